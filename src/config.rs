@@ -1,0 +1,788 @@
+//! `Config::from_env()`: the raw environment turned, once, into validated types.
+//! Every problem names its variable (or, for the locations map, its site and field).
+
+pub mod locations;
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::NaiveTime;
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+pub use self::locations::{Location, Locations};
+use crate::secret::Secret;
+use crate::upstream::RetryPolicy;
+
+/// A configuration problem found at startup; it names the variable and never its value
+/// when the variable is a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{variable}: {problem}")]
+    Invalid {
+        variable: &'static str,
+        problem: String,
+    },
+    #[error("locations: {0}")]
+    Locations(#[from] locations::LocationsError),
+}
+
+fn invalid(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        variable,
+        problem: problem.into(),
+    }
+}
+
+/// The environment as strings, exactly as set. Empty values count as unset.
+#[derive(Debug, Default, Deserialize)]
+struct RawEnv {
+    port: Option<String>,
+    host: Option<String>,
+    env: Option<String>,
+    timezone: Option<String>,
+    enable_connector: Option<String>,
+    dry_run: Option<String>,
+    allowed_locations: Option<String>,
+    tripleseat_webhook_signing_key: Option<String>,
+    tripleseat_signing_secret: Option<String>,
+    webhook_tolerance_secs: Option<String>,
+    webhook_max_bytes: Option<String>,
+    webhook_signature_scheme: Option<String>,
+    webhook_deadline_secs: Option<String>,
+    tripleseat_api_base: Option<String>,
+    tripleseat_public_api_key: Option<String>,
+    tripleseat_oauth_client_id: Option<String>,
+    tripleseat_oauth_client_secret: Option<String>,
+    revel_api_base: Option<String>,
+    revel_domain: Option<String>,
+    revel_api_key: Option<String>,
+    revel_api_secret: Option<String>,
+    revel_user_id: Option<String>,
+    revel_pos_station_id: Option<String>,
+    revel_dining_option_id: Option<String>,
+    revel_payment_type_id: Option<String>,
+    revel_discount_id: Option<String>,
+    sendgrid_api_base: Option<String>,
+    sendgrid_api_key: Option<String>,
+    tripleseat_email_sender: Option<String>,
+    tripleseat_email_recipients: Option<String>,
+    locations_file: Option<String>,
+    locations_json: Option<String>,
+    inject_statuses: Option<String>,
+    require_closed_invoice: Option<String>,
+    require_full_payment: Option<String>,
+    injection_window: Option<String>,
+    product_match_threshold: Option<String>,
+    allow_partial_orders: Option<String>,
+    catalog_ttl_secs: Option<String>,
+    idempotency_ttl_secs: Option<String>,
+    idempotency_max_entries: Option<String>,
+    test_endpoints: Option<String>,
+    sweep_interval_secs: Option<String>,
+    log_format: Option<String>,
+}
+
+/// Every variable the service reads, for the startup check of unknown names in
+/// `.env.example` and `render.yaml`. `RUST_LOG` is read by the telemetry layer.
+pub const VARIABLES: &[&str] = &[
+    "PORT",
+    "HOST",
+    "ENV",
+    "TIMEZONE",
+    "ENABLE_CONNECTOR",
+    "DRY_RUN",
+    "ALLOWED_LOCATIONS",
+    "TRIPLESEAT_WEBHOOK_SIGNING_KEY",
+    "TRIPLESEAT_SIGNING_SECRET",
+    "WEBHOOK_TOLERANCE_SECS",
+    "WEBHOOK_MAX_BYTES",
+    "WEBHOOK_SIGNATURE_SCHEME",
+    "WEBHOOK_DEADLINE_SECS",
+    "TRIPLESEAT_API_BASE",
+    "TRIPLESEAT_PUBLIC_API_KEY",
+    "TRIPLESEAT_OAUTH_CLIENT_ID",
+    "TRIPLESEAT_OAUTH_CLIENT_SECRET",
+    "REVEL_API_BASE",
+    "REVEL_DOMAIN",
+    "REVEL_API_KEY",
+    "REVEL_API_SECRET",
+    "REVEL_USER_ID",
+    "REVEL_POS_STATION_ID",
+    "REVEL_DINING_OPTION_ID",
+    "REVEL_PAYMENT_TYPE_ID",
+    "REVEL_DISCOUNT_ID",
+    "SENDGRID_API_BASE",
+    "SENDGRID_API_KEY",
+    "TRIPLESEAT_EMAIL_SENDER",
+    "TRIPLESEAT_EMAIL_RECIPIENTS",
+    "LOCATIONS_FILE",
+    "LOCATIONS_JSON",
+    "INJECT_STATUSES",
+    "REQUIRE_CLOSED_INVOICE",
+    "REQUIRE_FULL_PAYMENT",
+    "INJECTION_WINDOW",
+    "PRODUCT_MATCH_THRESHOLD",
+    "ALLOW_PARTIAL_ORDERS",
+    "CATALOG_TTL_SECS",
+    "IDEMPOTENCY_TTL_SECS",
+    "IDEMPOTENCY_MAX_ENTRIES",
+    "TEST_ENDPOINTS",
+    "SWEEP_INTERVAL_SECS",
+    "LOG_FORMAT",
+    "RUST_LOG",
+];
+
+/// How a webhook signature header may be written (`WEBHOOK_SIGNATURE_SCHEME`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureScheme {
+    /// Either form below.
+    Auto,
+    /// `t=<unix>,v1=<hex>` over `"<t>.<body>"`.
+    Timestamped,
+    /// A bare HMAC of the body, hex or base64.
+    Plain,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The site-local hours in which orders may be injected (`INJECTION_WINDOW`, `HH:MM-HH:MM`).
+/// A window whose end is before its start runs over midnight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InjectionWindow {
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+}
+
+impl InjectionWindow {
+    pub fn contains(&self, time: NaiveTime) -> bool {
+        if self.start <= self.end {
+            self.start <= time && time < self.end
+        } else {
+            time >= self.start || time < self.end
+        }
+    }
+}
+
+impl FromStr for InjectionWindow {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (start, end) = text
+            .split_once('-')
+            .ok_or_else(|| format!("expected HH:MM-HH:MM, got {text:?}"))?;
+        let time = |part: &str| {
+            NaiveTime::parse_from_str(part.trim(), "%H:%M")
+                .map_err(|_| format!("{:?} is not a time of day HH:MM", part.trim()))
+        };
+        let window = InjectionWindow {
+            start: time(start)?,
+            end: time(end)?,
+        };
+        if window.start == window.end {
+            return Err("the window's start and end are the same".into());
+        }
+        Ok(window)
+    }
+}
+
+/// Where and how to reach TripleSeat.
+#[derive(Debug, Clone)]
+pub struct TripleseatConfig {
+    /// `TRIPLESEAT_API_BASE`, default `https://api.tripleseat.com`.
+    pub api_base: String,
+    /// `TRIPLESEAT_PUBLIC_API_KEY`: read auth by `X-API-Key`, preferred when set.
+    pub public_api_key: Option<Secret>,
+    /// `TRIPLESEAT_OAUTH_CLIENT_ID` / `_SECRET`: OAuth 2.0 client credentials.
+    pub oauth_client: Option<(String, Secret)>,
+}
+
+impl TripleseatConfig {
+    pub fn has_read_credentials(&self) -> bool {
+        self.public_api_key.is_some() || self.oauth_client.is_some()
+    }
+}
+
+/// Where and how to write to Revel, and the tenant's ids the orders refer to.
+#[derive(Debug, Clone)]
+pub struct RevelConfig {
+    /// `REVEL_API_BASE`, else `https://<REVEL_DOMAIN>.revelup.com`.
+    pub api_base: Option<String>,
+    /// `REVEL_API_KEY` and `REVEL_API_SECRET`.
+    pub credentials: Option<(Secret, Secret)>,
+    /// `REVEL_USER_ID`, `REVEL_POS_STATION_ID`, `REVEL_DINING_OPTION_ID`,
+    /// `REVEL_PAYMENT_TYPE_ID`, `REVEL_DISCOUNT_ID`.
+    pub ids: RevelIds,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RevelIds {
+    pub user: Option<u64>,
+    pub pos_station: Option<u64>,
+    pub dining_option: Option<u64>,
+    pub payment_type: Option<u64>,
+    pub discount: Option<u64>,
+}
+
+impl RevelIds {
+    /// The variables still unset, for the startup warning.
+    pub fn missing(&self) -> Vec<&'static str> {
+        [
+            ("REVEL_USER_ID", self.user),
+            ("REVEL_POS_STATION_ID", self.pos_station),
+            ("REVEL_DINING_OPTION_ID", self.dining_option),
+            ("REVEL_PAYMENT_TYPE_ID", self.payment_type),
+            ("REVEL_DISCOUNT_ID", self.discount),
+        ]
+        .into_iter()
+        .filter(|(_, id)| id.is_none())
+        .map(|(name, _)| name)
+        .collect()
+    }
+}
+
+/// SendGrid, present only when key, sender and at least one recipient are all set.
+#[derive(Debug, Clone)]
+pub struct EmailConfig {
+    /// `SENDGRID_API_BASE`, default `https://api.sendgrid.com`.
+    pub api_base: String,
+    /// `SENDGRID_API_KEY`.
+    pub api_key: Secret,
+    /// `TRIPLESEAT_EMAIL_SENDER`.
+    pub sender: String,
+    /// `TRIPLESEAT_EMAIL_RECIPIENTS`, de-duplicated ignoring case.
+    pub recipients: Vec<String>,
+}
+
+/// The business rules of validation (SPEC 7).
+#[derive(Debug, Clone)]
+pub struct Rules {
+    /// `INJECT_STATUSES`, default `DEFINITE,CLOSED`, upper-cased.
+    pub inject_statuses: Vec<String>,
+    /// `REQUIRE_CLOSED_INVOICE`, default true.
+    pub require_closed_invoice: bool,
+    /// `REQUIRE_FULL_PAYMENT`, default true.
+    pub require_full_payment: bool,
+}
+
+/// Limits on upstream calls. The timeouts are fixed by the contract; tests shorten them.
+#[derive(Debug, Clone)]
+pub struct UpstreamLimits {
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `HOST`, default 0.0.0.0.
+    pub host: IpAddr,
+    /// `PORT`, default 8000.
+    pub port: u16,
+    /// `ENV`, default development.
+    pub env: String,
+    /// `TIMEZONE`, default UTC: for `/health` and logs.
+    pub timezone: Tz,
+    /// `ENABLE_CONNECTOR`, default true: the kill switch.
+    pub enable_connector: bool,
+    /// `DRY_RUN`, default false.
+    pub dry_run: bool,
+    /// `ALLOWED_LOCATIONS`, default empty (all sites).
+    pub allowed_locations: BTreeSet<String>,
+    /// `TRIPLESEAT_WEBHOOK_SIGNING_KEY` (or the older `TRIPLESEAT_SIGNING_SECRET`).
+    pub signing_key: Option<Secret>,
+    /// `WEBHOOK_TOLERANCE_SECS`, default 300; 0 disables the timestamp check.
+    pub webhook_tolerance_secs: u64,
+    /// `WEBHOOK_MAX_BYTES`, default 1 MiB.
+    pub webhook_max_bytes: usize,
+    /// `WEBHOOK_SIGNATURE_SCHEME`, default auto.
+    pub signature_scheme: SignatureScheme,
+    /// `WEBHOOK_DEADLINE_SECS`, default 20.
+    pub webhook_deadline: Duration,
+    pub tripleseat: TripleseatConfig,
+    pub revel: RevelConfig,
+    pub email: Option<EmailConfig>,
+    /// `LOCATIONS_JSON`, else `LOCATIONS_FILE` (default `config/locations.json`).
+    pub locations: Locations,
+    pub rules: Rules,
+    /// `INJECTION_WINDOW`, default all day.
+    pub injection_window: Option<InjectionWindow>,
+    /// `PRODUCT_MATCH_THRESHOLD`, default 0.75 (a similarity score, not money).
+    pub product_match_threshold: f64,
+    /// `ALLOW_PARTIAL_ORDERS`, default false.
+    pub allow_partial_orders: bool,
+    /// `CATALOG_TTL_SECS`, default 300.
+    pub catalog_ttl: Duration,
+    /// `IDEMPOTENCY_TTL_SECS`, default 7 days.
+    pub idempotency_ttl: Duration,
+    /// `IDEMPOTENCY_MAX_ENTRIES`, default 100000.
+    pub idempotency_max_entries: usize,
+    /// `TEST_ENDPOINTS`, default true.
+    pub test_endpoints: bool,
+    /// `SWEEP_INTERVAL_SECS`, default 900; `None` (0) turns the sweep off.
+    pub sweep_interval: Option<Duration>,
+    /// How soon after startup the first sweep runs (10 s; not an environment variable).
+    pub sweep_first_delay: Duration,
+    /// `LOG_FORMAT`, default text.
+    pub log_format: LogFormat,
+    pub upstream: UpstreamLimits,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_pairs(std::env::vars())
+    }
+
+    /// Reads configuration from name/value pairs, as the environment would give them.
+    pub fn from_pairs<I, K, V>(pairs: I) -> Result<Config, ConfigError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let pairs = pairs
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .filter(|(k, v)| VARIABLES.contains(&k.as_str()) && !v.trim().is_empty());
+        let raw: RawEnv = envy::from_iter(pairs).map_err(|e| invalid("environment", e.to_string()))?;
+        Config::from_raw(raw)
+    }
+
+    fn from_raw(raw: RawEnv) -> Result<Config, ConfigError> {
+        let locations = match (&raw.locations_json, &raw.locations_file) {
+            (Some(json), _) => Locations::from_json(json)?,
+            (None, file) => {
+                let path = PathBuf::from(file.as_deref().unwrap_or("config/locations.json"));
+                Locations::from_file(&path, file.is_some())?
+            }
+        };
+        let signing_key = raw
+            .tripleseat_webhook_signing_key
+            .or(raw.tripleseat_signing_secret)
+            .map(Secret::new);
+        let oauth_client = match (raw.tripleseat_oauth_client_id, raw.tripleseat_oauth_client_secret) {
+            (Some(id), Some(secret)) => Some((id, Secret::new(secret))),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(invalid(
+                    "TRIPLESEAT_OAUTH_CLIENT_SECRET",
+                    "is required when TRIPLESEAT_OAUTH_CLIENT_ID is set",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "TRIPLESEAT_OAUTH_CLIENT_ID",
+                    "is required when TRIPLESEAT_OAUTH_CLIENT_SECRET is set",
+                ))
+            }
+        };
+        let revel_api_base = match (raw.revel_api_base, raw.revel_domain) {
+            (Some(base), _) => Some(base_url("REVEL_API_BASE", &base)?),
+            (None, Some(domain)) => Some(revel_base_from_domain(&domain)?),
+            (None, None) => None,
+        };
+        let credentials = match (raw.revel_api_key, raw.revel_api_secret) {
+            (Some(key), Some(secret)) => Some((Secret::new(key), Secret::new(secret))),
+            _ => None,
+        };
+        let email = match (
+            raw.sendgrid_api_key,
+            raw.tripleseat_email_sender,
+            list(raw.tripleseat_email_recipients.as_deref()),
+        ) {
+            (Some(key), Some(sender), recipients) if !recipients.is_empty() => Some(EmailConfig {
+                api_base: base_url(
+                    "SENDGRID_API_BASE",
+                    raw.sendgrid_api_base.as_deref().unwrap_or("https://api.sendgrid.com"),
+                )?,
+                api_key: Secret::new(key),
+                sender: sender.trim().to_string(),
+                recipients: unique_ignoring_case(recipients),
+            }),
+            _ => None,
+        };
+        let threshold: f64 = number("PRODUCT_MATCH_THRESHOLD", raw.product_match_threshold, 0.75)?;
+        if !(0.0..=1.0).contains(&threshold) {
+            return Err(invalid("PRODUCT_MATCH_THRESHOLD", "must be between 0 and 1"));
+        }
+        let inject_statuses: Vec<String> = list(raw.inject_statuses.as_deref())
+            .into_iter()
+            .map(|s| s.to_ascii_uppercase())
+            .collect();
+        let max_entries: usize = number("IDEMPOTENCY_MAX_ENTRIES", raw.idempotency_max_entries, 100_000)?;
+        if max_entries == 0 {
+            return Err(invalid("IDEMPOTENCY_MAX_ENTRIES", "must be at least 1"));
+        }
+        let deadline: u64 = number("WEBHOOK_DEADLINE_SECS", raw.webhook_deadline_secs, 20)?;
+        if deadline == 0 {
+            return Err(invalid("WEBHOOK_DEADLINE_SECS", "must be at least 1"));
+        }
+        let sweep: u64 = number("SWEEP_INTERVAL_SECS", raw.sweep_interval_secs, 900)?;
+
+        Ok(Config {
+            host: number("HOST", raw.host, IpAddr::from([0, 0, 0, 0]))?,
+            port: number("PORT", raw.port, 8000)?,
+            env: raw.env.unwrap_or_else(|| "development".into()),
+            timezone: timezone("TIMEZONE", raw.timezone.as_deref().unwrap_or("UTC"))?,
+            enable_connector: boolean("ENABLE_CONNECTOR", raw.enable_connector, true)?,
+            dry_run: boolean("DRY_RUN", raw.dry_run, false)?,
+            allowed_locations: list(raw.allowed_locations.as_deref()).into_iter().collect(),
+            signing_key,
+            webhook_tolerance_secs: number("WEBHOOK_TOLERANCE_SECS", raw.webhook_tolerance_secs, 300)?,
+            webhook_max_bytes: number("WEBHOOK_MAX_BYTES", raw.webhook_max_bytes, 1_048_576)?,
+            signature_scheme: signature_scheme(raw.webhook_signature_scheme.as_deref())?,
+            webhook_deadline: Duration::from_secs(deadline),
+            tripleseat: TripleseatConfig {
+                api_base: base_url(
+                    "TRIPLESEAT_API_BASE",
+                    raw.tripleseat_api_base.as_deref().unwrap_or("https://api.tripleseat.com"),
+                )?,
+                public_api_key: raw.tripleseat_public_api_key.map(Secret::new),
+                oauth_client,
+            },
+            revel: RevelConfig {
+                api_base: revel_api_base,
+                credentials,
+                ids: RevelIds {
+                    user: optional_number("REVEL_USER_ID", raw.revel_user_id)?,
+                    pos_station: optional_number("REVEL_POS_STATION_ID", raw.revel_pos_station_id)?,
+                    dining_option: optional_number("REVEL_DINING_OPTION_ID", raw.revel_dining_option_id)?,
+                    payment_type: optional_number("REVEL_PAYMENT_TYPE_ID", raw.revel_payment_type_id)?,
+                    discount: optional_number("REVEL_DISCOUNT_ID", raw.revel_discount_id)?,
+                },
+            },
+            email,
+            locations,
+            rules: Rules {
+                inject_statuses: if inject_statuses.is_empty() {
+                    vec!["DEFINITE".into(), "CLOSED".into()]
+                } else {
+                    inject_statuses
+                },
+                require_closed_invoice: boolean("REQUIRE_CLOSED_INVOICE", raw.require_closed_invoice, true)?,
+                require_full_payment: boolean("REQUIRE_FULL_PAYMENT", raw.require_full_payment, true)?,
+            },
+            injection_window: raw
+                .injection_window
+                .as_deref()
+                .map(|w| w.parse().map_err(|e: String| invalid("INJECTION_WINDOW", e)))
+                .transpose()?,
+            product_match_threshold: threshold,
+            allow_partial_orders: boolean("ALLOW_PARTIAL_ORDERS", raw.allow_partial_orders, false)?,
+            catalog_ttl: Duration::from_secs(number("CATALOG_TTL_SECS", raw.catalog_ttl_secs, 300)?),
+            idempotency_ttl: Duration::from_secs(number("IDEMPOTENCY_TTL_SECS", raw.idempotency_ttl_secs, 604_800)?),
+            idempotency_max_entries: max_entries,
+            test_endpoints: boolean("TEST_ENDPOINTS", raw.test_endpoints, true)?,
+            sweep_interval: (sweep > 0).then(|| Duration::from_secs(sweep)),
+            sweep_first_delay: Duration::from_secs(10),
+            log_format: log_format(raw.log_format.as_deref())?,
+            upstream: UpstreamLimits {
+                connect_timeout: Duration::from_secs(5),
+                request_timeout: Duration::from_secs(10),
+                retry: RetryPolicy::default(),
+            },
+        })
+    }
+
+    /// Whether a TripleSeat site may be processed (`ALLOWED_LOCATIONS` empty = all).
+    pub fn is_location_allowed(&self, site_id: &str) -> bool {
+        self.allowed_locations.is_empty() || self.allowed_locations.contains(site_id)
+    }
+
+    /// The one-line summary of the effective configuration, without a single secret.
+    pub fn summary(&self) -> String {
+        let configured = |yes: bool| if yes { "configured" } else { "missing" };
+        let allowed = if self.allowed_locations.is_empty() {
+            "UNRESTRICTED".to_string()
+        } else {
+            self.allowed_locations.iter().cloned().collect::<Vec<_>>().join(",")
+        };
+        let tripleseat_auth = if self.tripleseat.public_api_key.is_some() {
+            "public API key"
+        } else if self.tripleseat.oauth_client.is_some() {
+            "OAuth 2.0 client credentials"
+        } else {
+            "missing"
+        };
+        format!(
+            "ENV={} TIMEZONE={} DRY_RUN={} ENABLE_CONNECTOR={} ALLOWED_LOCATIONS={} locations={} \
+             signing_key={} tripleseat_reads={} revel={} email={} sweep={} test_endpoints={}",
+            self.env,
+            self.timezone,
+            self.dry_run,
+            self.enable_connector,
+            allowed,
+            self.locations.len(),
+            configured(self.signing_key.is_some()),
+            tripleseat_auth,
+            configured(self.revel.api_base.is_some() && self.revel.credentials.is_some()),
+            configured(self.email.is_some()),
+            self.sweep_interval
+                .map_or("off".to_string(), |i| format!("every {}s", i.as_secs())),
+            self.test_endpoints,
+        )
+    }
+
+    /// Warnings for missing upstream credentials: the service still starts (SPEC 13).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.signing_key.is_none() {
+            warnings.push("TRIPLESEAT_WEBHOOK_SIGNING_KEY is not set: every /webhook delivery will fail closed (SIGNATURE_VERIFICATION_FAILED_SIGNING_KEY_NOT_CONFIGURED)".to_string());
+        }
+        if !self.tripleseat.has_read_credentials() {
+            warnings.push("TripleSeat read credentials are missing (TRIPLESEAT_PUBLIC_API_KEY or TRIPLESEAT_OAUTH_CLIENT_ID/_SECRET): events lacking data in the webhook answer EVENT_DATA_UNAVAILABLE and the sweep cannot search".to_string());
+        }
+        if self.revel.api_base.is_none() {
+            warnings.push("REVEL_API_BASE / REVEL_DOMAIN is not set: writes will fail as REVEL_WRITE_FAILED (use DRY_RUN)".to_string());
+        }
+        if self.revel.credentials.is_none() {
+            warnings.push("REVEL_API_KEY / REVEL_API_SECRET are missing: Revel calls will fail as REVEL_WRITE_FAILED (use DRY_RUN)".to_string());
+        }
+        let missing_ids = self.revel.ids.missing();
+        if !missing_ids.is_empty() {
+            warnings.push(format!("Revel ids not set, orders cannot be written: {}", missing_ids.join(", ")));
+        }
+        if self.email.is_none() {
+            warnings.push("Email is not configured (SENDGRID_API_KEY, TRIPLESEAT_EMAIL_SENDER, TRIPLESEAT_EMAIL_RECIPIENTS): emails will be skipped".to_string());
+        }
+        if self.locations.is_empty() {
+            warnings.push("No locations are mapped (LOCATIONS_JSON / LOCATIONS_FILE): every delivery will answer UNKNOWN_LOCATION".to_string());
+        }
+        warnings
+    }
+}
+
+fn boolean(variable: &'static str, value: Option<String>, default: bool) -> Result<bool, ConfigError> {
+    match value.as_deref().map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(v) if v == "true" || v == "1" => Ok(true),
+        Some(v) if v == "false" || v == "0" => Ok(false),
+        Some(v) => Err(invalid(variable, format!("expected true, false, 1 or 0, got {v:?}"))),
+    }
+}
+
+fn number<T: FromStr>(variable: &'static str, value: Option<String>, default: T) -> Result<T, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| invalid(variable, format!("{:?} is not a valid value", v.trim()))),
+    }
+}
+
+fn optional_number(variable: &'static str, value: Option<String>) -> Result<Option<u64>, ConfigError> {
+    value
+        .map(|v| {
+            v.trim()
+                .parse()
+                .map_err(|_| invalid(variable, format!("{:?} is not a numeric id", v.trim())))
+        })
+        .transpose()
+}
+
+fn timezone(variable: &'static str, value: &str) -> Result<Tz, ConfigError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| invalid(variable, format!("{:?} is not an IANA timezone", value.trim())))
+}
+
+fn signature_scheme(value: Option<&str>) -> Result<SignatureScheme, ConfigError> {
+    match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("auto") => Ok(SignatureScheme::Auto),
+        Some("timestamped") => Ok(SignatureScheme::Timestamped),
+        Some("plain") => Ok(SignatureScheme::Plain),
+        Some(other) => Err(invalid(
+            "WEBHOOK_SIGNATURE_SCHEME",
+            format!("expected auto, timestamped or plain, got {other:?}"),
+        )),
+    }
+}
+
+fn log_format(value: Option<&str>) -> Result<LogFormat, ConfigError> {
+    match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("text") => Ok(LogFormat::Text),
+        Some("json") => Ok(LogFormat::Json),
+        Some(other) => Err(invalid("LOG_FORMAT", format!("expected text or json, got {other:?}"))),
+    }
+}
+
+fn base_url(variable: &'static str, value: &str) -> Result<String, ConfigError> {
+    let value = value.trim().trim_end_matches('/');
+    let parsed = reqwest::Url::parse(value).map_err(|_| invalid(variable, "is not a URL"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(invalid(variable, "must be an http(s) URL with a host"));
+    }
+    Ok(value.to_string())
+}
+
+fn revel_base_from_domain(domain: &str) -> Result<String, ConfigError> {
+    let domain = domain
+        .trim()
+        .trim_start_matches("https://")
+        .trim_end_matches('/')
+        .trim_end_matches(".revelup.com");
+    if domain.is_empty() || !domain.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') {
+        return Err(invalid("REVEL_DOMAIN", "expected a subdomain such as mystore or mystore.revelup.com"));
+    }
+    Ok(format!("https://{domain}.revelup.com"))
+}
+
+fn list(value: Option<&str>) -> Vec<String> {
+    value
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+fn unique_ignoring_case(items: Vec<String>) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    items
+        .into_iter()
+        .filter(|item| seen.insert(item.to_ascii_lowercase()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOCATIONS: &str =
+        r#"{"15901": {"name": "Summerlin", "revel_establishment": 4, "timezone": "America/Los_Angeles"}}"#;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut all = vec![("LOCATIONS_JSON", LOCATIONS)];
+        all.extend_from_slice(pairs);
+        Config::from_pairs(all.into_iter().map(|(k, v)| (k.to_string(), v.to_string())))
+    }
+
+    fn error_of(pairs: &[(&str, &str)]) -> String {
+        config(pairs).expect_err("configuration should be rejected").to_string()
+    }
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.port, 8000);
+        assert_eq!(config.host.to_string(), "0.0.0.0");
+        assert_eq!(config.env, "development");
+        assert!(config.enable_connector);
+        assert!(!config.dry_run);
+        assert_eq!(config.webhook_tolerance_secs, 300);
+        assert_eq!(config.webhook_max_bytes, 1_048_576);
+        assert_eq!(config.signature_scheme, SignatureScheme::Auto);
+        assert_eq!(config.rules.inject_statuses, vec!["DEFINITE", "CLOSED"]);
+        assert!(config.rules.require_closed_invoice && config.rules.require_full_payment);
+        assert_eq!(config.product_match_threshold, 0.75);
+        assert_eq!(config.catalog_ttl, Duration::from_secs(300));
+        assert_eq!(config.idempotency_ttl, Duration::from_secs(604_800));
+        assert_eq!(config.idempotency_max_entries, 100_000);
+        assert_eq!(config.sweep_interval, Some(Duration::from_secs(900)));
+        assert_eq!(config.webhook_deadline, Duration::from_secs(20));
+        assert_eq!(config.tripleseat.api_base, "https://api.tripleseat.com");
+        assert!(config.email.is_none());
+        assert!(config.test_endpoints);
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let cases = [
+            (("DRY_RUN", "yes"), "DRY_RUN"),
+            (("ENABLE_CONNECTOR", "maybe"), "ENABLE_CONNECTOR"),
+            (("PORT", "eighty"), "PORT"),
+            (("WEBHOOK_TOLERANCE_SECS", "-1"), "WEBHOOK_TOLERANCE_SECS"),
+            (("TIMEZONE", "Mars/Olympus"), "TIMEZONE"),
+            (("WEBHOOK_SIGNATURE_SCHEME", "stripe"), "WEBHOOK_SIGNATURE_SCHEME"),
+            (("INJECTION_WINDOW", "6am-10pm"), "INJECTION_WINDOW"),
+            (("PRODUCT_MATCH_THRESHOLD", "1.5"), "PRODUCT_MATCH_THRESHOLD"),
+            (("REVEL_USER_ID", "abc"), "REVEL_USER_ID"),
+            (("LOG_FORMAT", "xml"), "LOG_FORMAT"),
+            (("IDEMPOTENCY_MAX_ENTRIES", "0"), "IDEMPOTENCY_MAX_ENTRIES"),
+            (("TRIPLESEAT_API_BASE", "not a url"), "TRIPLESEAT_API_BASE"),
+            (("TRIPLESEAT_OAUTH_CLIENT_ID", "id-only"), "TRIPLESEAT_OAUTH_CLIENT_SECRET"),
+        ];
+        for ((variable, value), named) in cases {
+            let message = error_of(&[(variable, value)]);
+            assert!(message.starts_with(named), "{variable}={value:?} gave {message:?}");
+        }
+    }
+
+    #[test]
+    fn booleans_accept_true_false_one_zero_in_any_case() {
+        for (value, expected) in [("true", true), ("TRUE", true), ("1", true), ("false", false), ("0", false), ("False", false)] {
+            assert_eq!(config(&[("DRY_RUN", value)]).unwrap().dry_run, expected, "DRY_RUN={value}");
+        }
+    }
+
+    #[test]
+    fn the_older_signing_key_name_is_accepted() {
+        let config = config(&[("TRIPLESEAT_SIGNING_SECRET", "k1")]).unwrap();
+        assert_eq!(config.signing_key.unwrap().expose(), "k1");
+    }
+
+    #[test]
+    fn revel_domain_becomes_a_base_url_with_or_without_the_suffix() {
+        for domain in ["mystore", "mystore.revelup.com", "https://mystore.revelup.com/"] {
+            let config = config(&[("REVEL_DOMAIN", domain)]).unwrap();
+            assert_eq!(config.revel.api_base.as_deref(), Some("https://mystore.revelup.com"), "{domain}");
+        }
+        let config = config(&[("REVEL_DOMAIN", "x"), ("REVEL_API_BASE", "http://127.0.0.1:9/")]).unwrap();
+        assert_eq!(config.revel.api_base.as_deref(), Some("http://127.0.0.1:9"));
+    }
+
+    #[test]
+    fn lists_are_trimmed_and_recipients_unique() {
+        let config = config(&[
+            ("ALLOWED_LOCATIONS", " 15901, 15902 ,,"),
+            ("SENDGRID_API_KEY", "SG.x"),
+            ("TRIPLESEAT_EMAIL_SENDER", "bot@example.com"),
+            ("TRIPLESEAT_EMAIL_RECIPIENTS", "ops@example.com, OPS@example.com,chef@example.com"),
+            ("INJECT_STATUSES", "definite"),
+        ])
+        .unwrap();
+        assert_eq!(config.allowed_locations.iter().collect::<Vec<_>>(), vec!["15901", "15902"]);
+        assert_eq!(config.rules.inject_statuses, vec!["DEFINITE"]);
+        assert!(config.is_location_allowed("15901") && !config.is_location_allowed("1"));
+        assert_eq!(config.email.unwrap().recipients, vec!["ops@example.com", "chef@example.com"]);
+    }
+
+    #[test]
+    fn the_summary_never_shows_a_secret() {
+        let config = config(&[
+            ("TRIPLESEAT_WEBHOOK_SIGNING_KEY", "sig-secret-1"),
+            ("TRIPLESEAT_PUBLIC_API_KEY", "ts-key-2"),
+            ("REVEL_API_KEY", "rv-key-3"),
+            ("REVEL_API_SECRET", "rv-secret-4"),
+            ("SENDGRID_API_KEY", "sg-key-5"),
+            ("TRIPLESEAT_EMAIL_SENDER", "a@example.com"),
+            ("TRIPLESEAT_EMAIL_RECIPIENTS", "b@example.com"),
+        ])
+        .unwrap();
+        let text = format!("{} {:?} {:?}", config.summary(), config.warnings(), config);
+        for secret in ["sig-secret-1", "ts-key-2", "rv-key-3", "rv-secret-4", "sg-key-5"] {
+            assert!(!text.contains(secret), "{secret} leaked");
+        }
+    }
+
+    #[test]
+    fn injection_windows_may_run_over_midnight() {
+        let day: InjectionWindow = "06:00-22:00".parse().unwrap();
+        let night: InjectionWindow = "22:00-02:00".parse().unwrap();
+        let at = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
+        assert!(day.contains(at(6, 0)) && day.contains(at(21, 59)));
+        assert!(!day.contains(at(22, 0)) && !day.contains(at(5, 59)));
+        assert!(night.contains(at(23, 0)) && night.contains(at(1, 59)));
+        assert!(!night.contains(at(2, 0)) && !night.contains(at(12, 0)));
+    }
+}

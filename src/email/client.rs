@@ -1,0 +1,92 @@
+//! SendGrid v3 Mail Send: `POST /v3/mail/send` with a bearer key; 202 (200 in
+//! sandbox mode) is success; 429 and 5xx are worth retrying, other 4xx are final.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::Message;
+use crate::config::EmailConfig;
+use crate::secret::Secret;
+use crate::upstream::{retry_after, Failure};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    #[error("SendGrid answered HTTP {0}")]
+    Status(u16),
+    #[error("SendGrid rate limit (429)")]
+    RateLimited,
+    #[error("SendGrid did not answer in time")]
+    Timeout,
+    #[error("SendGrid could not be reached")]
+    Unreachable,
+}
+
+pub struct SendgridClient {
+    http: reqwest::Client,
+    base: String,
+    key: Secret,
+    sender: String,
+    recipients: Vec<String>,
+}
+
+impl SendgridClient {
+    pub fn new(config: &EmailConfig, http: reqwest::Client) -> SendgridClient {
+        SendgridClient {
+            http,
+            base: config.api_base.clone(),
+            key: config.api_key.clone(),
+            sender: config.sender.clone(),
+            recipients: config.recipients.clone(),
+        }
+    }
+
+    /// One try; the outbox owns the retry schedule.
+    pub async fn send(&self, message: &Message) -> Result<(), Failure<SendError>> {
+        let to: Vec<_> = self.recipients.iter().map(|r| json!({"email": r})).collect();
+        let body = json!({
+            "personalizations": [{"to": to}],
+            "from": {"email": self.sender, "name": "TripleSeat Connector"},
+            "subject": message.subject,
+            // text/plain must come before text/html.
+            "content": [
+                {"type": "text/plain", "value": message.text},
+                {"type": "text/html", "value": message.html},
+            ],
+            "categories": ["tripleseat-connector"],
+            "custom_args": {"correlation_id": message.correlation_id},
+        });
+        let response = self
+            .http
+            .post(format!("{}/v3/mail/send", self.base))
+            .bearer_auth(self.key.expose())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| {
+                Failure::Retry(if e.is_timeout() {
+                    SendError::Timeout
+                } else {
+                    SendError::Unreachable
+                })
+            })?;
+        let status = response.status().as_u16();
+        match status {
+            200..=299 => Ok(()),
+            429 => {
+                let wait = retry_after(response.headers()).or_else(|| rate_limit_reset(response.headers()));
+                Err(Failure::RetryAfter(SendError::RateLimited, wait))
+            }
+            500..=599 => Err(Failure::Retry(SendError::Status(status))),
+            _ => Err(Failure::Fatal(SendError::Status(status))),
+        }
+    }
+}
+
+/// `X-RateLimit-Reset` is an epoch second; the wait is the time until then.
+fn rate_limit_reset(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let reset: i64 = headers.get("X-RateLimit-Reset")?.to_str().ok()?.trim().parse().ok()?;
+    let now = chrono::Utc::now().timestamp();
+    Some(Duration::from_secs(reset.saturating_sub(now).max(0) as u64))
+}

@@ -1,0 +1,221 @@
+//! The success and failure messages, each with a plain-text and an HTML part.
+//! Every value that came from TripleSeat is HTML-escaped in the HTML part.
+
+use std::fmt::Write;
+
+use super::Message;
+use crate::config::Location;
+use crate::revel::order_plan::PlannedOrder;
+use crate::pipeline::validation::ValidatedEvent;
+
+/// What a success email tells.
+pub struct Injected<'a> {
+    pub event: &'a ValidatedEvent,
+    pub location: &'a Location,
+    pub plan: &'a PlannedOrder,
+    pub order_id: &'a str,
+    pub correlation_id: &'a str,
+}
+
+/// What a failure email tells.
+pub struct Failed<'a> {
+    pub reason: &'a str,
+    pub explanation: &'a str,
+    pub event_id: Option<&'a str>,
+    pub event_name: Option<&'a str>,
+    pub location: Option<&'a str>,
+    pub correlation_id: &'a str,
+    pub unmatched_items: &'a [String],
+    pub partial_order_id: Option<&'a str>,
+}
+
+pub fn success(facts: &Injected<'_>) -> Message {
+    let event = facts.event;
+    let plan = facts.plan;
+    let subject = format!("Triple Seat Event Injected — Event #{}", one_line(&event.facts.id));
+    let date = event.date.format("%m/%d/%Y").to_string();
+
+    let mut text = format!(
+        "Event #{id} was injected into Revel.\n\nEvent: {name}\nDate: {date}\nLocation: {location}\nRevel order: {order}\n\nItems:\n",
+        id = event.facts.id,
+        name = event.facts.name,
+        location = facts.location.name,
+        order = facts.order_id,
+    );
+    for item in &plan.items {
+        let _ = writeln!(
+            text,
+            "  {} x {} @ {} = {}",
+            item.quantity,
+            item.name,
+            item.unit_price,
+            item.unit_price.times(item.quantity)
+        );
+    }
+    let _ = write!(
+        text,
+        "\nSubtotal: {}\nDiscount: {}\nTax: {}\nOther charges: {}\nTotal: {}\nPayment: {}\n\nCorrelation id: {}\n",
+        plan.subtotal, plan.discount, plan.tax, plan.surcharge, plan.total, plan.payment, facts.correlation_id
+    );
+
+    let mut rows = String::new();
+    for item in &plan.items {
+        let _ = write!(
+            rows,
+            "<tr><td>{}</td><td style=\"text-align:right\">{}</td><td style=\"text-align:right\">{}</td><td style=\"text-align:right\">{}</td></tr>",
+            escape(&item.name),
+            item.quantity,
+            item.unit_price,
+            item.unit_price.times(item.quantity)
+        );
+    }
+    let html = format!(
+        "<h2>Triple Seat event injected into Revel</h2>\
+         <table>\
+         <tr><th style=\"text-align:left\">Event</th><td>#{id} {name}</td></tr>\
+         <tr><th style=\"text-align:left\">Date</th><td>{date}</td></tr>\
+         <tr><th style=\"text-align:left\">Location</th><td>{location}</td></tr>\
+         <tr><th style=\"text-align:left\">Revel order</th><td>{order}</td></tr>\
+         </table>\
+         <h3>Items</h3>\
+         <table border=\"1\" cellpadding=\"4\" cellspacing=\"0\">\
+         <tr><th>Item</th><th>Qty</th><th>Unit price</th><th>Line total</th></tr>{rows}</table>\
+         <table>\
+         <tr><th style=\"text-align:left\">Subtotal</th><td>{subtotal}</td></tr>\
+         <tr><th style=\"text-align:left\">Discount</th><td>{discount}</td></tr>\
+         <tr><th style=\"text-align:left\">Tax</th><td>{tax}</td></tr>\
+         <tr><th style=\"text-align:left\">Other charges</th><td>{surcharge}</td></tr>\
+         <tr><th style=\"text-align:left\">Total</th><td>{total}</td></tr>\
+         <tr><th style=\"text-align:left\">Payment</th><td>{payment}</td></tr>\
+         </table>\
+         <p style=\"color:#666\">Correlation id: {correlation}</p>",
+        id = escape(&event.facts.id),
+        name = escape(&event.facts.name),
+        location = escape(&facts.location.name),
+        order = escape(facts.order_id),
+        subtotal = plan.subtotal,
+        discount = plan.discount,
+        tax = plan.tax,
+        surcharge = plan.surcharge,
+        total = plan.total,
+        payment = plan.payment,
+        correlation = escape(facts.correlation_id),
+    );
+    Message {
+        subject,
+        text,
+        html,
+        correlation_id: facts.correlation_id.to_string(),
+    }
+}
+
+pub fn failure(facts: &Failed<'_>) -> Message {
+    let event_label = facts.event_id.map_or_else(|| "unknown event".to_string(), |id| format!("Event #{id}"));
+    let subject = format!("FAILED: Triple Seat Event Injection — {}", one_line(&event_label));
+
+    let mut text = format!(
+        "{event_label} was not injected into Revel.\n\nReason: {reason} — {explanation}\n",
+        reason = facts.reason,
+        explanation = facts.explanation
+    );
+    let mut details = String::new();
+    if let Some(name) = facts.event_name {
+        let _ = writeln!(text, "Event: {name}");
+        let _ = write!(details, "<tr><th style=\"text-align:left\">Event</th><td>{}</td></tr>", escape(name));
+    }
+    if let Some(location) = facts.location {
+        let _ = writeln!(text, "Location: {location}");
+        let _ = write!(details, "<tr><th style=\"text-align:left\">Location</th><td>{}</td></tr>", escape(location));
+    }
+    if let Some(order) = facts.partial_order_id {
+        let _ = writeln!(text, "Partial Revel order: {order} (started but not complete; a redelivery will complete it)");
+        let _ = write!(
+            details,
+            "<tr><th style=\"text-align:left\">Partial Revel order</th><td>{}</td></tr>",
+            escape(order)
+        );
+    }
+    let mut unmatched_html = String::new();
+    if !facts.unmatched_items.is_empty() {
+        text.push_str("Items with no matching Revel product:\n");
+        unmatched_html.push_str("<h3>Items with no matching Revel product</h3><ul>");
+        for name in facts.unmatched_items {
+            let _ = writeln!(text, "  - {name}");
+            let _ = write!(unmatched_html, "<li>{}</li>", escape(name));
+        }
+        unmatched_html.push_str("</ul>");
+    }
+    let _ = write!(text, "\nCorrelation id: {}\n", facts.correlation_id);
+
+    let html = format!(
+        "<h2>Triple Seat event injection failed</h2>\
+         <table>\
+         <tr><th style=\"text-align:left\">Event</th><td>{event}</td></tr>\
+         <tr><th style=\"text-align:left\">Reason</th><td><code>{reason}</code> — {explanation}</td></tr>\
+         {details}\
+         <tr><th style=\"text-align:left\">Correlation id</th><td>{correlation}</td></tr>\
+         </table>{unmatched_html}",
+        event = escape(&event_label),
+        reason = escape(facts.reason),
+        explanation = escape(facts.explanation),
+        correlation = escape(facts.correlation_id),
+    );
+    Message {
+        subject,
+        text,
+        html,
+        correlation_id: facts.correlation_id.to_string(),
+    }
+}
+
+/// Escapes the five characters that matter in HTML text and attributes.
+pub fn escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
+}
+
+/// Subjects must not carry line breaks.
+fn one_line(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_special_characters_are_escaped() {
+        assert_eq!(escape("<script>alert('x')</script> & \"q\""), "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;");
+    }
+
+    #[test]
+    fn a_failure_lists_unmatched_items_escaped() {
+        let unmatched = vec!["Fish & Chips <large>".to_string()];
+        let message = failure(&Failed {
+            reason: "ITEMS_UNMATCHED",
+            explanation: "some line items match no Revel product",
+            event_id: Some("61234567"),
+            event_name: Some("<b>Party</b>"),
+            location: Some("Summerlin"),
+            correlation_id: "req-0123abcd",
+            unmatched_items: &unmatched,
+            partial_order_id: None,
+        });
+        assert_eq!(message.subject, "FAILED: Triple Seat Event Injection — Event #61234567");
+        assert!(message.html.contains("Fish &amp; Chips &lt;large&gt;"));
+        assert!(message.html.contains("&lt;b&gt;Party&lt;/b&gt;"));
+        assert!(!message.html.contains("<b>Party"));
+        assert!(message.text.contains("  - Fish & Chips <large>"));
+        assert!(message.text.contains("req-0123abcd"));
+    }
+}

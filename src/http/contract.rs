@@ -1,0 +1,130 @@
+//! The JSON answer of the webhook routes: the only place that knows its field names.
+//! Whatever happened (a verdict, bad input, a panic, a blown deadline), it is
+//! rendered here, always as HTTP 200 with `X-Request-Id`.
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+
+use crate::money::Cents;
+use crate::pipeline::outcome::Outcome;
+use crate::pipeline::{Facts, GateState};
+use crate::revel::order_plan::PlannedOrder;
+
+#[derive(Debug, Serialize)]
+struct Answer<'a> {
+    ok: bool,
+    processed: bool,
+    trigger: Option<&'a str>,
+    reason: Option<String>,
+    correlation_id: &'a str,
+    dry_run: bool,
+    event_id: Option<&'a str>,
+    site_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time_gate: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revel_order_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authorization_status: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    planned_order: Option<PlannedOrderView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unmatched_items: Option<&'a [String]>,
+}
+
+#[derive(Debug, Serialize)]
+struct PlannedOrderView<'a> {
+    establishment: &'a str,
+    local_id: &'a str,
+    items: Vec<PlannedItemView<'a>>,
+    subtotal: Cents,
+    discount: Cents,
+    tax: Cents,
+    surcharge: Cents,
+    total: Cents,
+    payment: Cents,
+    is_fully_paid: bool,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    unmatched_items: &'a [String],
+}
+
+#[derive(Debug, Serialize)]
+struct PlannedItemView<'a> {
+    name: &'a str,
+    product_id: Option<&'a str>,
+    quantity: i64,
+    unit_price: Cents,
+}
+
+impl<'a> PlannedOrderView<'a> {
+    fn of(plan: &'a PlannedOrder) -> PlannedOrderView<'a> {
+        PlannedOrderView {
+            establishment: &plan.establishment,
+            local_id: &plan.local_id,
+            items: plan
+                .items
+                .iter()
+                .map(|item| PlannedItemView {
+                    name: &item.name,
+                    product_id: item.product_id.as_deref(),
+                    quantity: item.quantity,
+                    unit_price: item.unit_price,
+                })
+                .collect(),
+            subtotal: plan.subtotal,
+            discount: plan.discount,
+            tax: plan.tax,
+            surcharge: plan.surcharge,
+            total: plan.total,
+            payment: plan.payment,
+            is_fully_paid: plan.is_fully_paid,
+            unmatched_items: &plan.unmatched_items,
+        }
+    }
+}
+
+/// The answer for `outcome`, with what the run learnt.
+pub fn render(outcome: &Outcome, facts: &Facts, correlation_id: &str) -> Response {
+    let time_gate = if outcome.closes_time_gate() {
+        Some("CLOSED")
+    } else {
+        facts.time_gate.map(|state| match state {
+            GateState::Open => "OPEN",
+            GateState::Closed => "CLOSED",
+            GateState::Unknown => "UNKNOWN",
+        })
+    };
+    let answer = Answer {
+        ok: outcome.is_ok(),
+        processed: outcome.is_processed(),
+        trigger: facts.trigger.as_deref(),
+        reason: Some(outcome.reason()),
+        correlation_id,
+        dry_run: facts.dry_run,
+        event_id: facts.event_id.as_deref(),
+        site_id: facts.site_id.as_deref(),
+        time_gate,
+        revel_order_id: match outcome {
+            Outcome::RevelInjected { order_id } | Outcome::AlreadyInjected { order_id } | Outcome::RevelPartialOrder { order_id } => {
+                Some(order_id)
+            }
+            _ => None,
+        },
+        authorization_status: matches!(outcome, Outcome::TripleseatAuthorizationDenied).then_some("DENIED"),
+        planned_order: match outcome {
+            Outcome::DryRun => facts.planned_order.as_ref().map(PlannedOrderView::of),
+            _ => None,
+        },
+        unmatched_items: match outcome {
+            Outcome::ItemsUnmatched { names } => Some(names),
+            _ => None,
+        },
+    };
+    let mut response = (StatusCode::OK, Json(answer)).into_response();
+    if let Ok(value) = HeaderValue::from_str(correlation_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}

@@ -1,0 +1,34 @@
+//! `GET /health` (liveness and a secret-free summary) and `GET|HEAD /`.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::startup::AppState;
+
+pub async fn root() -> Json<Value> {
+    Json(json!({"name": env!("CARGO_PKG_NAME"), "version": env!("CARGO_PKG_VERSION")}))
+}
+
+pub async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
+    let config = &state.services.config;
+    let now = (state.services.clock)().with_timezone(&config.timezone);
+    let allowed: Value = if config.allowed_locations.is_empty() {
+        json!("UNRESTRICTED")
+    } else {
+        json!(config.allowed_locations.iter().collect::<Vec<_>>())
+    };
+    Json(json!({
+        "status": "ok",
+        "time": now.to_rfc3339(),
+        "version": env!("CARGO_PKG_VERSION"),
+        "env": config.env,
+        "dry_run": config.dry_run,
+        "enable_connector": config.enable_connector,
+        "allowed_locations": allowed,
+        "locations": config.locations.len(),
+        "signing_key_configured": config.signing_key.is_some(),
+    }))
+}

@@ -1,0 +1,41 @@
+//! `GET /test/revel`: one real read-only call to Revel's establishment list.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::revel::client::RevelError;
+use crate::startup::AppState;
+
+pub async fn probe(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Value>) {
+    let revel = &state.services.revel;
+    if !revel.is_configured() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": null, "error": RevelError::NotConfigured.to_string()})),
+        );
+    }
+    match revel.get("/enterprise/Establishment/?limit=100", None).await {
+        Ok(page) => {
+            let count = page
+                .get("meta")
+                .and_then(|m| m.get("total_count"))
+                .and_then(Value::as_u64)
+                .or_else(|| page.get("objects").and_then(Value::as_array).map(|o| o.len() as u64));
+            (StatusCode::OK, Json(json!({"status": 200, "count": count})))
+        }
+        Err(error) => {
+            let upstream = match &error {
+                RevelError::Denied(status) | RevelError::Status(status) => Some(*status),
+                RevelError::Rejected { status, .. } => Some(*status),
+                RevelError::RateLimited { .. } => Some(429),
+                _ => None,
+            };
+            tracing::warn!(%error, "Revel probe failed");
+            (StatusCode::BAD_GATEWAY, Json(json!({"status": upstream, "error": error.to_string()})))
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! The three webhook routes. Each hands the delivery to `pipeline::process` in its
+//! own task, so a panic becomes `INTERNAL_ERROR` and a blown deadline still gets an
+//! answer (`EVENT_DATA_UNAVAILABLE` while reading, `REVEL_WRITE_FAILED` while a
+//! write, which is left to finish, is under way).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use tracing::Instrument;
+
+use super::contract;
+use super::correlation;
+use crate::pipeline::outcome::Outcome;
+use crate::pipeline::{self, Incoming, Mode, Progress};
+use crate::startup::AppState;
+
+/// Past the pipeline's own deadline, how long the route waits before answering anyway.
+const DEADLINE_GRACE: Duration = Duration::from_millis(250);
+
+/// `POST /webhook` and `POST /webhooks/tripleseat`.
+pub async fn signed(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    handle(state, Mode::Signed, &headers, body).await
+}
+
+/// `POST /test/webhook`: unsigned, always dry-run.
+pub async fn test(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    handle(state, Mode::Test, &headers, body).await
+}
+
+async fn handle(state: Arc<AppState>, mode: Mode, headers: &HeaderMap, body: Body) -> Response {
+    let correlation_id = correlation::new_id("req");
+    let span = tracing::info_span!("request", correlation_id = %correlation_id, route = ?mode);
+    let progress = Arc::new(Progress::default());
+    let incoming = Incoming {
+        mode,
+        signature: headers.get("x-signature").and_then(|v| v.to_str().ok()).map(String::from),
+        body,
+    };
+    let deadline = state.services.config.webhook_deadline + DEADLINE_GRACE;
+    let Ok(permit) = Arc::clone(&state.runs).acquire_owned().await else {
+        return contract::render(&Outcome::InternalError, &progress.facts(), &correlation_id);
+    };
+    let run = pipeline::process(Arc::clone(&state.services), incoming, correlation_id.clone(), Arc::clone(&progress));
+    let task = tokio::spawn(
+        async move {
+            let outcome = run.await;
+            drop(permit);
+            outcome
+        }
+        .instrument(span.clone()),
+    );
+    let outcome = match tokio::time::timeout(deadline, task).await {
+        Ok(Ok(outcome)) => outcome,
+        Ok(Err(_)) => {
+            tracing::error!(parent: &span, "Pipeline panicked (INTERNAL_ERROR)");
+            Outcome::InternalError
+        }
+        Err(_) if progress.is_writing() => {
+            tracing::error!(parent: &span, "Deadline reached during the Revel write; it continues in the background (REVEL_WRITE_FAILED)");
+            Outcome::RevelWriteFailed
+        }
+        Err(_) => {
+            tracing::error!(parent: &span, "Deadline reached (EVENT_DATA_UNAVAILABLE)");
+            Outcome::EventDataUnavailable
+        }
+    };
+    contract::render(&outcome, &progress.facts(), &correlation_id)
+}

@@ -1,0 +1,32 @@
+//! The TripleSeat → Revel connector: confirmed, paid TripleSeat events become Revel
+//! POS orders on the event's day, and the operations team hears about it.
+//!
+//! Read `pipeline` (what happens), `pipeline::outcome` (every answer), then
+//! `http::contract` (how it is said).
+
+/// Typed configuration from the environment, checked once at startup.
+pub mod config;
+/// SendGrid client, background outbox and message templates.
+pub mod email;
+/// The web adapter: routes, the JSON contract, correlation ids.
+pub mod http;
+/// Delivery keys and the bounded in-memory store of deliveries seen.
+pub mod idempotency;
+/// Money as exact integer cents.
+pub mod money;
+/// The spec's pipeline, step by step, and its outcomes.
+pub mod pipeline;
+/// Revel: client, catalogue, product matching, order plan, resumable writer.
+pub mod revel;
+/// A string that cannot be printed.
+pub mod secret;
+/// Building, serving and shutting down the application.
+pub mod startup;
+/// The due-day sweep.
+pub mod sweep;
+/// Log output from `LOG_FORMAT` and `RUST_LOG`.
+pub mod telemetry;
+/// TripleSeat: signatures, deliveries, events, the read API.
+pub mod tripleseat;
+/// The shared HTTP client and the one retry policy.
+pub mod upstream;

@@ -1,0 +1,201 @@
+//! Money as integer cents, parsed exactly from the decimal text TripleSeat and
+//! Revel send (`"137.70"`, `137.7`, `"0.000000"`), never through a binary float.
+
+use std::fmt;
+use std::iter::Sum;
+use std::ops::{Add, AddAssign, Neg, Sub, SubAssign};
+
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+
+/// An amount of money in cents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Cents(pub i64);
+
+impl Cents {
+    pub const ZERO: Cents = Cents(0);
+
+    /// Parses a JSON number or string. `None` for null, an empty string or
+    /// anything that is not a plain decimal.
+    pub fn from_json(value: &Value) -> Option<Cents> {
+        match value {
+            // serde_json is built with `arbitrary_precision`, so a number keeps
+            // the digits it arrived with.
+            Value::Number(number) => Cents::parse(&number.to_string()),
+            Value::String(text) => Cents::parse(text),
+            _ => None,
+        }
+    }
+
+    /// Parses decimal text such as `"137.70"`, `"-15.3"`, `"$1,234.5"` or
+    /// `"0.000000"`. Digits past the cent are rounded half away from zero.
+    pub fn parse(text: &str) -> Option<Cents> {
+        let mut text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        let negative = text.starts_with('-');
+        if negative || text.starts_with('+') {
+            text = &text[1..];
+        }
+        let text = text.strip_prefix('$').unwrap_or(text);
+        let cleaned: String = text.chars().filter(|c| *c != ',').collect();
+        let (whole, fraction) = cleaned.split_once('.').unwrap_or((&cleaned, ""));
+        if whole.is_empty() && fraction.is_empty() {
+            return None;
+        }
+        if !whole.chars().all(|c| c.is_ascii_digit())
+            || !fraction.chars().all(|c| c.is_ascii_digit())
+        {
+            return None;
+        }
+        let whole: i64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().ok()?
+        };
+        let digit = |i: usize| -> i64 {
+            fraction
+                .as_bytes()
+                .get(i)
+                .map_or(0, |b| i64::from(b - b'0'))
+        };
+        let mut cents = whole.checked_mul(100)?.checked_add(digit(0) * 10 + digit(1))?;
+        if digit(2) >= 5 {
+            cents = cents.checked_add(1)?;
+        }
+        Some(Cents(if negative { -cents } else { cents }))
+    }
+
+    pub fn is_zero(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn abs(self) -> Cents {
+        Cents(self.0.abs())
+    }
+
+    /// `quantity` whole units at this unit price.
+    pub fn times(self, quantity: i64) -> Cents {
+        Cents(self.0.saturating_mul(quantity))
+    }
+}
+
+impl fmt::Display for Cents {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        write!(f, "{sign}{}.{:02}", abs / 100, abs % 100)
+    }
+}
+
+/// Serialised as a decimal string with two places, the form Revel accepts for writes.
+impl Serialize for Cents {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl Add for Cents {
+    type Output = Cents;
+    fn add(self, other: Cents) -> Cents {
+        Cents(self.0 + other.0)
+    }
+}
+
+impl Sub for Cents {
+    type Output = Cents;
+    fn sub(self, other: Cents) -> Cents {
+        Cents(self.0 - other.0)
+    }
+}
+
+impl Neg for Cents {
+    type Output = Cents;
+    fn neg(self) -> Cents {
+        Cents(-self.0)
+    }
+}
+
+impl AddAssign for Cents {
+    fn add_assign(&mut self, other: Cents) {
+        self.0 += other.0;
+    }
+}
+
+impl SubAssign for Cents {
+    fn sub_assign(&mut self, other: Cents) {
+        self.0 -= other.0;
+    }
+}
+
+impl Sum for Cents {
+    fn sum<I: Iterator<Item = Cents>>(iter: I) -> Cents {
+        iter.fold(Cents::ZERO, Add::add)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn decimal_text_parses_to_exact_cents() {
+        let cases = [
+            ("137.70", Some(137_70)),
+            ("137.7", Some(137_70)),
+            ("0.000000", Some(0)),
+            ("-15.30", Some(-15_30)),
+            ("+2.25", Some(2_25)),
+            ("18", Some(18_00)),
+            (".5", Some(50)),
+            ("$1,234.56", Some(1_234_56)),
+            ("0.105", Some(11)),
+            ("0.104999", Some(10)),
+            ("  42.10 ", Some(42_10)),
+            ("", None),
+            (".", None),
+            ("abc", None),
+            ("1.2.3", None),
+            ("1e2", None),
+            ("--1", None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(Cents::parse(text).map(|c| c.0), expected, "parsing {text:?}");
+        }
+    }
+
+    #[test]
+    fn json_numbers_keep_their_exact_digits() {
+        let value: Value = serde_json::from_str("[0.1, 137.70, 2.675, 100]").unwrap();
+        let parsed: Vec<_> = value
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| Cents::from_json(v).unwrap().0)
+            .collect();
+        assert_eq!(parsed, vec![10, 137_70, 2_68, 100_00]);
+        assert_eq!(Cents::from_json(&json!(null)), None);
+        assert_eq!(Cents::from_json(&json!("2.75")), Some(Cents(2_75)));
+    }
+
+    #[test]
+    fn cents_print_with_two_places() {
+        assert_eq!(Cents(137_70).to_string(), "137.70");
+        assert_eq!(Cents(5).to_string(), "0.05");
+        assert_eq!(Cents(-15_30).to_string(), "-15.30");
+        assert_eq!(Cents(-5).to_string(), "-0.05");
+        assert_eq!(serde_json::to_value(Cents(0)).unwrap(), json!("0.00"));
+    }
+
+    #[test]
+    fn arithmetic_stays_in_cents() {
+        let total: Cents = [Cents(54_00), Cents(33_00), Cents(30_00), Cents(36_00)]
+            .into_iter()
+            .sum();
+        assert_eq!(total, Cents(153_00));
+        assert_eq!(Cents(2_25).times(24), Cents(54_00));
+        assert_eq!(total - Cents(15_30), Cents(137_70));
+    }
+}

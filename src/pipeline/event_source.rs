@@ -1,0 +1,178 @@
+//! The event, payload first: a signed webhook's (or a search result's) event object
+//! is trusted; what it lacks (documents with line items and payments, status, date)
+//! is read once from the TripleSeat API and merged, the payload's values winning.
+
+use chrono::NaiveDate;
+use serde_json::{Map, Value};
+use tokio::time::Instant;
+
+use crate::pipeline::outcome::Outcome;
+use crate::pipeline::time_gate::{self, DateProblem};
+use crate::tripleseat::client::{TripleseatClient, TripleseatError};
+use crate::tripleseat::event::find_invoice;
+use crate::tripleseat::id_string;
+
+pub struct EventSource<'a> {
+    client: &'a TripleseatClient,
+    event_id: String,
+    payload: Option<Value>,
+    fetched: Option<Value>,
+}
+
+impl<'a> EventSource<'a> {
+    pub fn new(client: &'a TripleseatClient, event_id: String, payload: Option<Value>) -> EventSource<'a> {
+        EventSource {
+            client,
+            event_id,
+            payload: payload.filter(Value::is_object),
+            fetched: None,
+        }
+    }
+
+    pub fn event_id(&self) -> &str {
+        &self.event_id
+    }
+
+    /// The payload's own date, if it has one.
+    pub fn payload_date(&self) -> Result<NaiveDate, DateProblem> {
+        self.payload.as_ref().map_or(Err(DateProblem::Missing), time_gate::event_date)
+    }
+
+    /// The site, read from the API when the payload had none.
+    pub async fn site_id_from_api(&mut self, deadline: Instant) -> Result<String, Outcome> {
+        let event = self.fetch(deadline).await?;
+        id_string(event.get("site_id"))
+            .or_else(|| id_string(event.get("location").and_then(|l| l.get("site_id"))))
+            .or_else(|| id_string(event.get("booking").and_then(|b| b.get("site_id"))))
+            .ok_or_else(|| {
+                tracing::warn!("Site: none in the payload or the API (MISSING_SITE_ID)");
+                Outcome::MissingSiteId
+            })
+    }
+
+    /// The whole event: the payload alone when it has everything, else merged with the API's.
+    pub async fn full_event(&mut self, deadline: Instant) -> Result<Value, Outcome> {
+        if let Some(payload) = self.payload.as_ref().filter(|p| is_complete(p)) {
+            tracing::info!("Event data: complete in the payload, no API read");
+            return Ok(payload.clone());
+        }
+        let fetched = self.fetch(deadline).await?.clone();
+        Ok(match &self.payload {
+            Some(payload) => merge(payload, &fetched),
+            None => fetched,
+        })
+    }
+
+    async fn fetch(&mut self, deadline: Instant) -> Result<&Value, Outcome> {
+        if self.fetched.is_none() {
+            let read = tokio::time::timeout_at(deadline, self.client.event(&self.event_id, deadline)).await;
+            let event = match read {
+                Ok(Ok(event)) => event,
+                Ok(Err(TripleseatError::Denied)) => {
+                    tracing::warn!("TripleSeat read: DENIED (TRIPLESEAT_AUTHORIZATION_DENIED)");
+                    return Err(Outcome::TripleseatAuthorizationDenied);
+                }
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "TripleSeat read: FAILED (EVENT_DATA_UNAVAILABLE)");
+                    return Err(Outcome::EventDataUnavailable);
+                }
+                Err(_) => {
+                    tracing::warn!("TripleSeat read: deadline reached (EVENT_DATA_UNAVAILABLE)");
+                    return Err(Outcome::EventDataUnavailable);
+                }
+            };
+            tracing::info!("TripleSeat read: event fetched with financials");
+            self.fetched = Some(event);
+        }
+        Ok(self.fetched.as_ref().expect("invariant: fetched was just set"))
+    }
+}
+
+/// Has status, a date, and an invoice with line items and payment data.
+fn is_complete(event: &Value) -> bool {
+    let has_text = |field: &str| event.get(field).and_then(Value::as_str).is_some_and(|s| !s.trim().is_empty());
+    let has_payments = event
+        .get("documents")
+        .and_then(Value::as_array)
+        .is_some_and(|docs| docs.iter().any(|d| d.get("payment_set").is_some_and(Value::is_object)));
+    has_text("status")
+        && (has_text("event_date") || has_text("event_date_iso8601"))
+        && has_payments
+        && find_invoice(event).is_some_and(|invoice| !invoice.lines.is_empty())
+}
+
+/// The payload's values win; the API's fill what is missing, null or empty.
+/// Objects merge key by key; arrays of objects merge element by `id`.
+pub fn merge(payload: &Value, api: &Value) -> Value {
+    match (payload, api) {
+        (Value::Object(p), Value::Object(a)) => {
+            let mut merged: Map<String, Value> = a.clone();
+            for (key, value) in p {
+                let combined = match a.get(key) {
+                    Some(api_value) if is_gap(value) => api_value.clone(),
+                    Some(api_value) => merge(value, api_value),
+                    None => value.clone(),
+                };
+                merged.insert(key.clone(), combined);
+            }
+            Value::Object(merged)
+        }
+        (Value::Array(p), Value::Array(a)) if !p.is_empty() => Value::Array(
+            p.iter()
+                .map(|item| {
+                    let twin = item
+                        .get("id")
+                        .filter(|id| !id.is_null())
+                        .and_then(|id| a.iter().find(|other| other.get("id") == Some(id)));
+                    twin.map_or_else(|| item.clone(), |twin| merge(item, twin))
+                })
+                .collect(),
+        ),
+        (p, a) if is_gap(p) => a.clone(),
+        (p, _) => p.clone(),
+    }
+}
+
+fn is_gap(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        Value::Array(items) => items.is_empty(),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_payload_wins_and_the_api_fills_gaps() {
+        let payload = json!({"id": 1, "name": "Webhook name", "status": "DEFINITE", "grand_total": null, "documents": []});
+        let api = json!({"id": 1, "name": "API name", "status": "TENTATIVE", "grand_total": "137.70", "documents": [{"id": 9}], "event_date": "05/16/2026"});
+        let merged = merge(&payload, &api);
+        assert_eq!(merged["name"], "Webhook name");
+        assert_eq!(merged["status"], "DEFINITE");
+        assert_eq!(merged["grand_total"], "137.70");
+        assert_eq!(merged["documents"], json!([{"id": 9}]));
+        assert_eq!(merged["event_date"], "05/16/2026");
+    }
+
+    #[test]
+    fn documents_merge_by_id() {
+        let payload = json!({"documents": [{"id": 7, "title": "Invoice (webhook)"}]});
+        let api = json!({"documents": [{"id": 7, "title": "Invoice", "line_items": [{"id": 1}]}]});
+        let merged = merge(&payload, &api);
+        assert_eq!(merged["documents"][0]["title"], "Invoice (webhook)");
+        assert_eq!(merged["documents"][0]["line_items"], json!([{"id": 1}]));
+    }
+
+    #[test]
+    fn a_full_payload_is_complete_and_a_status_change_is_not() {
+        let full: Value = serde_json::from_str(include_str!("../../tests/fixtures/event_full.json")).unwrap();
+        assert!(is_complete(&full["event"]));
+        let status_change: Value = serde_json::from_str(include_str!("../../tests/fixtures/webhook_status_change.json")).unwrap();
+        assert!(!is_complete(&status_change["event"]));
+    }
+}

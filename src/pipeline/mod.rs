@@ -1,0 +1,464 @@
+//! `process()`: the spec's pipeline (SPEC 4), one step a line, in order. The sweep
+//! enters at step 8 with an event it found (`process_found_event`).
+
+pub mod event_source;
+pub mod guards;
+pub mod outcome;
+pub mod single_flight;
+pub mod time_gate;
+pub mod validation;
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::body::{Body, Bytes};
+use chrono::{DateTime, NaiveDate, Utc};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde_json::Value;
+use tokio::time::Instant;
+
+use crate::config::{Config, Location};
+use crate::email::outbox::Outbox;
+use crate::email::templates;
+use crate::idempotency::{Claim, IdempotencyStore};
+use crate::revel::catalog::CatalogCache;
+use crate::revel::client::{RevelClient, RevelError};
+use crate::revel::order_plan::{plan_order, Matching, PlannedOrder};
+use crate::revel::writer::{find_existing, OrderWriter, WriteResult, WriterIds};
+use crate::tripleseat::client::TripleseatClient;
+use crate::tripleseat::delivery::{Delivery, DeliveryError};
+use crate::tripleseat::signature::Verifier;
+use event_source::EventSource;
+use outcome::{GateClosed, Outcome};
+use single_flight::EventTurns;
+use time_gate::{check_time_gate, DateProblem};
+use validation::{validate, ValidatedEvent};
+
+/// The current time, injectable so tests control "today".
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// Everything the pipeline talks to, built once at startup.
+pub struct Services {
+    pub config: Arc<Config>,
+    pub clock: Clock,
+    pub tripleseat: TripleseatClient,
+    pub revel: RevelClient,
+    pub catalog: CatalogCache,
+    pub turns: EventTurns,
+    /// The production delivery store; `/test/webhook` never sees it.
+    pub deliveries: Arc<IdempotencyStore>,
+    /// `None` when email is not configured.
+    pub outbox: Option<Outbox>,
+}
+
+/// Which door a run came in by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `/webhook`: signed, real.
+    Signed,
+    /// `/test/webhook`: unsigned, always dry-run, no idempotency, no email.
+    Test,
+    /// The due-day sweep: no delivery, no idempotency key.
+    Sweep,
+}
+
+/// What the answer says besides the outcome, learnt as the run goes.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub trigger: Option<String>,
+    pub event_id: Option<String>,
+    pub site_id: Option<String>,
+    pub time_gate: Option<GateState>,
+    pub dry_run: bool,
+    pub planned_order: Option<PlannedOrder>,
+    pub event_name: Option<String>,
+    pub location_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GateState {
+    Open,
+    Closed,
+    Unknown,
+}
+
+/// Where a run is, shared with the HTTP layer so a blown deadline can still be
+/// answered truthfully while a started write finishes in the background.
+#[derive(Debug, Default)]
+pub struct Progress {
+    is_writing: AtomicU8,
+    facts: Mutex<Facts>,
+}
+
+impl Progress {
+    pub fn is_writing(&self) -> bool {
+        self.is_writing.load(Ordering::SeqCst) == 1
+    }
+
+    pub fn facts(&self) -> Facts {
+        self.facts.lock().expect("invariant: facts are never locked across a panic").clone()
+    }
+
+    fn note(&self, update: impl FnOnce(&mut Facts)) {
+        update(&mut self.facts.lock().expect("invariant: facts are never locked across a panic"));
+    }
+}
+
+/// A webhook delivery as the HTTP layer hands it over.
+pub struct Incoming {
+    pub mode: Mode,
+    pub signature: Option<String>,
+    pub body: Body,
+}
+
+type Step<T> = Result<T, Outcome>;
+
+/// Runs a webhook delivery through SPEC 4's steps 1–14.
+pub async fn process(services: Arc<Services>, incoming: Incoming, correlation_id: String, progress: Arc<Progress>) -> Outcome {
+    let run = Run::new(&services, incoming.mode, correlation_id, progress);
+    let outcome = run.delivery(incoming).await.unwrap_or_else(|stop| stop);
+    run.finish(&outcome);
+    outcome
+}
+
+/// Runs an event the sweep found through steps 8–14, under the same guards.
+pub async fn process_found_event(services: Arc<Services>, event: Value, event_id: String, site_id: String, correlation_id: String) -> Outcome {
+    let run = Run::new(&services, Mode::Sweep, correlation_id, Arc::default());
+    let outcome = match guards::connector_enabled(&services.config) {
+        Ok(()) => {
+            run.progress.note(|f| {
+                f.event_id = Some(event_id.clone());
+                f.site_id = Some(site_id.clone());
+            });
+            let source = EventSource::new(&services.tripleseat, event_id, Some(event));
+            run.event_at_site(source, &site_id).await.unwrap_or_else(|stop| stop)
+        }
+        Err(stop) => stop,
+    };
+    run.finish(&outcome);
+    outcome
+}
+
+/// One run's context. Dry runs get no outbox and no write permit, and their
+/// idempotency claims cannot settle: nobody has to remember to check a flag.
+struct Run<'a> {
+    services: &'a Services,
+    config: &'a Config,
+    mode: Mode,
+    is_dry_run: bool,
+    outbox: Option<&'a Outbox>,
+    now: DateTime<Utc>,
+    deadline: Instant,
+    correlation_id: String,
+    progress: Arc<Progress>,
+}
+
+impl<'a> Run<'a> {
+    fn new(services: &'a Services, mode: Mode, correlation_id: String, progress: Arc<Progress>) -> Run<'a> {
+        let is_dry_run = mode == Mode::Test || services.config.dry_run;
+        progress.note(|f| f.dry_run = is_dry_run);
+        Run {
+            services,
+            config: &services.config,
+            mode,
+            is_dry_run,
+            outbox: if is_dry_run { None } else { services.outbox.as_ref() },
+            now: (services.clock)(),
+            deadline: Instant::now() + services.config.webhook_deadline,
+            correlation_id,
+            progress,
+        }
+    }
+
+    /// Steps 1–7, then the shared remainder.
+    async fn delivery(&self, incoming: Incoming) -> Step<Outcome> {
+        guards::connector_enabled(self.config)?; // CONNECTOR_DISABLED
+        // Read only after the kill switch: a disabled connector does no work at all.
+        let body = read_body(incoming.body, self.config.webhook_max_bytes).await?; // PAYLOAD_TOO_LARGE
+        if incoming.mode == Mode::Signed {
+            self.verify_signature(incoming.signature.as_deref(), &body)?; // SIGNATURE_VERIFICATION_FAILED_*
+        }
+        let delivery = parse_delivery(&body)?; // INVALID_JSON, INVALID_PAYLOAD
+        self.progress.note(|f| f.trigger = delivery.trigger());
+        let trigger = guards::actionable_trigger(&delivery)?; // MISSING_TRIGGER_TYPE, TRIGGER_TYPE_NOT_ACTIONABLE
+        let mut claim = self.claim(&delivery, &trigger)?; // DUPLICATE_DELIVERY
+        let outcome = self.delivered_event(&delivery).await.unwrap_or_else(|stop| stop);
+        if outcome.settles_key() {
+            if let Some(claim) = claim.as_mut() {
+                claim.settle();
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Steps 7 and on: which event, at which site.
+    async fn delivered_event(&self, delivery: &Delivery) -> Step<Outcome> {
+        let event_id = delivery.event_id().ok_or_else(|| {
+            tracing::info!("Event: no event id in the delivery (NO_EVENT_DATA)");
+            Outcome::NoEventData
+        })?;
+        self.progress.note(|f| f.event_id = Some(event_id.clone()));
+        let mut source = EventSource::new(&self.services.tripleseat, event_id, delivery.event().cloned());
+        let site_id = match delivery.site_id() {
+            Some(site_id) => site_id,
+            None => source.site_id_from_api(self.deadline).await?, // MISSING_SITE_ID, EVENT_DATA_UNAVAILABLE
+        };
+        tracing::info!(event_id = source.event_id(), site_id, "Event: identified");
+        self.progress.note(|f| f.site_id = Some(site_id.clone()));
+        self.event_at_site(source, &site_id).await
+    }
+
+    /// Steps 8–14, shared by webhooks and the sweep.
+    async fn event_at_site(&self, mut source: EventSource<'_>, site_id: &str) -> Step<Outcome> {
+        guards::location_allowed(self.config, site_id)?; // LOCATION_NOT_ALLOWED
+        let location = guards::mapped_location(self.config, site_id)?; // UNKNOWN_LOCATION
+        self.progress.note(|f| f.location_name = Some(location.name.clone()));
+        let payload_day = match source.payload_date() {
+            Ok(day) => Some(self.time_gate(Ok(day), location)?), // TIME_GATE_CLOSED_*
+            Err(DateProblem::Missing) => {
+                self.progress.note(|f| f.time_gate = Some(GateState::Unknown));
+                None
+            }
+            Err(problem) => return Err(self.time_gate(Err(problem), location).unwrap_err()),
+        };
+        let event = source.full_event(self.deadline).await?; // TRIPLESEAT_AUTHORIZATION_DENIED, EVENT_DATA_UNAVAILABLE
+        let day = match payload_day {
+            Some(day) => day,
+            None => self.time_gate(time_gate::event_date(&event), location)?, // TIME_GATE_CLOSED_* on the API's date
+        };
+        let validated = self.validate(&event, source.event_id(), day)?; // VALIDATION_FAILED_*
+        self.revel(&validated, location).await // ALREADY_INJECTED, ITEMS_UNMATCHED, DRY_RUN, REVEL_*
+    }
+
+    fn verify_signature(&self, header: Option<&str>, body: &[u8]) -> Step<()> {
+        let verifier = Verifier {
+            key: self.config.signing_key.as_ref(),
+            scheme: self.config.signature_scheme,
+            tolerance_secs: self.config.webhook_tolerance_secs,
+        };
+        match verifier.verify(header, body, self.now.timestamp()) {
+            Ok(()) => {
+                tracing::info!("Signature: verified");
+                Ok(())
+            }
+            Err(error) => {
+                tracing::warn!(code = error.code(), "Signature: REJECTED ({})", error.code());
+                Err(Outcome::SignatureVerificationFailed(error))
+            }
+        }
+    }
+
+    /// Claims the delivery key. `/test/webhook` has no store at all; a dry run's
+    /// claim keeps concurrent copies out but can never settle.
+    fn claim(&self, delivery: &Delivery, trigger: &str) -> Step<Option<Claim>> {
+        if self.mode != Mode::Signed {
+            return Ok(None);
+        }
+        let Some(key) = delivery.key(trigger) else {
+            return Ok(None);
+        };
+        match self.services.deliveries.claim(key, !self.is_dry_run) {
+            Ok(claim) => Ok(Some(claim)),
+            Err(_) => {
+                tracing::info!("Idempotency: already seen (DUPLICATE_DELIVERY)");
+                Err(Outcome::DuplicateDelivery)
+            }
+        }
+    }
+
+    fn time_gate(&self, day: Result<NaiveDate, DateProblem>, location: &Location) -> Step<NaiveDate> {
+        let closed = match day {
+            Err(problem) => GateClosed::from_problem(problem),
+            Ok(day) => match GateClosed::from_gate(check_time_gate(day, location.timezone, self.now, self.config.injection_window)) {
+                None => {
+                    tracing::info!(%day, timezone = %location.timezone, "Time gate: OPEN");
+                    self.progress.note(|f| f.time_gate = Some(GateState::Open));
+                    return Ok(day);
+                }
+                Some(closed) => closed,
+            },
+        };
+        tracing::info!(timezone = %location.timezone, "Time gate: CLOSED ({})", closed.code());
+        self.progress.note(|f| f.time_gate = Some(GateState::Closed));
+        Err(Outcome::TimeGateClosed(closed))
+    }
+
+    fn validate(&self, event: &Value, event_id: &str, day: NaiveDate) -> Step<ValidatedEvent> {
+        match validate(event, event_id, day, &self.config.rules) {
+            Ok(validated) => {
+                tracing::info!(
+                    lines = validated.lines.len(),
+                    total = %validated.totals.grand_total,
+                    paid = %validated.totals.paid,
+                    "Validation: passed"
+                );
+                self.progress.note(|f| f.event_name = Some(validated.facts.name.clone()));
+                Ok(validated)
+            }
+            Err(failure) => {
+                tracing::info!("Validation: FAILED ({})", failure.code());
+                Err(Outcome::ValidationFailed(failure))
+            }
+        }
+    }
+
+    /// Step 13: dedupe, products, plan; then stop in a dry run, else write.
+    async fn revel(&self, event: &ValidatedEvent, location: &Location) -> Step<Outcome> {
+        let revel = &self.services.revel;
+        let event_id = event.facts.id.as_str();
+        if !revel.is_configured() {
+            if !self.is_dry_run {
+                tracing::error!("Revel: not configured (REVEL_WRITE_FAILED)");
+                return Err(Outcome::RevelWriteFailed);
+            }
+            tracing::warn!("Revel: not configured; the dry-run plan has no product ids");
+            let plan = self.plan(event, location, None)?;
+            self.progress.note(|f| f.planned_order = Some(plan));
+            return Ok(Outcome::DryRun);
+        }
+
+        let _turn = tokio::time::timeout_at(self.deadline, self.services.turns.wait_for(event_id))
+            .await
+            .map_err(|_| revel_read_failed("waiting for this event's turn", None))?;
+        let existing = tokio::time::timeout_at(
+            self.deadline,
+            find_existing(revel, &location.revel_establishment, event_id, Some(self.deadline)),
+        )
+        .await
+        .map_err(|_| revel_read_failed("order lookup", None))?
+        .map_err(|e| revel_read_failed("order lookup", Some(e)))?;
+        if let Some(order) = &existing {
+            if order.is_complete {
+                tracing::info!(order_id = %order.id, "Revel: order already exists (ALREADY_INJECTED)");
+                return Ok(Outcome::AlreadyInjected { order_id: order.id.clone() });
+            }
+            if !order.is_ours {
+                tracing::error!(order_id = %order.id, "Revel: an incomplete order made elsewhere exists (REVEL_PARTIAL_ORDER)");
+                return Err(Outcome::RevelPartialOrder { order_id: order.id.clone() });
+            }
+        }
+        let catalog = tokio::time::timeout_at(
+            self.deadline,
+            self.services.catalog.products(revel, &location.revel_establishment, Some(self.deadline)),
+        )
+        .await
+        .map_err(|_| revel_read_failed("catalogue read", None))?
+        .map_err(|e| revel_read_failed("catalogue read", Some(e)))?;
+        let plan = self.plan(event, location, Some(&catalog))?; // ITEMS_UNMATCHED
+        if self.is_dry_run {
+            tracing::info!(items = plan.items.len(), total = %plan.total, "Revel: dry run, nothing written (DRY_RUN)");
+            self.progress.note(|f| f.planned_order = Some(plan));
+            return Ok(Outcome::DryRun);
+        }
+
+        let ids = WriterIds::for_plan(&self.config.revel.ids, &plan).map_err(|missing| {
+            tracing::error!(missing = %missing.join(", "), "Revel: ids not configured (REVEL_WRITE_FAILED)");
+            Outcome::RevelWriteFailed
+        })?;
+        // From here the write runs to its end even past the deadline: never cut half-way.
+        self.progress.is_writing.store(1, Ordering::SeqCst);
+        let writer = OrderWriter {
+            client: revel,
+            ids,
+            timezone: location.timezone,
+            now: self.now,
+        };
+        match writer.write(&plan, event_id, existing.as_ref()).await {
+            WriteResult::Injected { order_id } => {
+                tracing::info!(order_id, "Revel: order written (REVEL_INJECTED)");
+                if let Some(outbox) = self.outbox {
+                    outbox.enqueue(templates::success(&templates::Injected {
+                        event,
+                        location,
+                        plan: &plan,
+                        order_id: &order_id,
+                        correlation_id: &self.correlation_id,
+                    }));
+                }
+                Ok(Outcome::RevelInjected { order_id })
+            }
+            WriteResult::Partial { order_id, error } => {
+                tracing::error!(order_id, %error, "Revel: order incomplete (REVEL_PARTIAL_ORDER)");
+                Err(Outcome::RevelPartialOrder { order_id })
+            }
+            WriteResult::Failed(error) => {
+                tracing::error!(%error, "Revel: write failed (REVEL_WRITE_FAILED)");
+                Err(Outcome::RevelWriteFailed)
+            }
+        }
+    }
+
+    fn plan(&self, event: &ValidatedEvent, location: &Location, catalog: Option<&[crate::revel::catalog::Product]>) -> Step<PlannedOrder> {
+        let matching = Matching {
+            catalog,
+            threshold: self.config.product_match_threshold,
+            allow_partial: self.config.allow_partial_orders,
+        };
+        let plan = plan_order(event, location, &matching).map_err(|unmatched| {
+            tracing::warn!(unmatched = %unmatched.0.join(" | "), "Products: some items unmatched (ITEMS_UNMATCHED)");
+            Outcome::ItemsUnmatched { names: unmatched.0 }
+        })?;
+        if !plan.unmatched_items.is_empty() {
+            tracing::warn!(unmatched = %plan.unmatched_items.join(" | "), "Products: partial order, unmatched items left out");
+        }
+        Ok(plan)
+    }
+
+    /// Logs the verdict once and queues the failure email it warrants.
+    fn finish(&self, outcome: &Outcome) {
+        let facts = self.progress.facts();
+        tracing::info!(reason = %outcome.reason(), ok = outcome.is_ok(), processed = outcome.is_processed(), dry_run = self.is_dry_run, "Outcome: {}", outcome.reason());
+        let Some(outbox) = self.outbox.filter(|_| outcome.warrants_failure_email()) else {
+            return;
+        };
+        let (unmatched, partial): (&[String], Option<&str>) = match outcome {
+            Outcome::ItemsUnmatched { names } => (names, None),
+            Outcome::RevelPartialOrder { order_id } => (&[], Some(order_id)),
+            _ => (&[], None),
+        };
+        let reason = outcome.reason();
+        outbox.enqueue(templates::failure(&templates::Failed {
+            reason: &reason,
+            explanation: outcome.explanation(),
+            event_id: facts.event_id.as_deref(),
+            event_name: facts.event_name.as_deref(),
+            location: facts.location_name.as_deref(),
+            correlation_id: &self.correlation_id,
+            unmatched_items: unmatched,
+            partial_order_id: partial,
+        }));
+    }
+}
+
+async fn read_body(body: Body, limit: usize) -> Step<Bytes> {
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
+            tracing::warn!(limit, "Body: larger than WEBHOOK_MAX_BYTES (PAYLOAD_TOO_LARGE)");
+            Err(Outcome::PayloadTooLarge)
+        }
+        Err(_) => {
+            tracing::warn!("Body: could not be read (INVALID_JSON)");
+            Err(Outcome::InvalidJson)
+        }
+    }
+}
+
+fn parse_delivery(body: &[u8]) -> Step<Delivery> {
+    Delivery::parse(body).map_err(|error| {
+        let outcome = match error {
+            DeliveryError::InvalidJson => Outcome::InvalidJson,
+            DeliveryError::NotAnObject => Outcome::InvalidPayload,
+        };
+        tracing::info!("Body: {} ({})", outcome.explanation(), outcome.reason());
+        outcome
+    })
+}
+
+fn revel_read_failed(what: &str, error: Option<RevelError>) -> Outcome {
+    match error {
+        Some(error) => tracing::error!(%error, "Revel: {what} failed (REVEL_WRITE_FAILED)"),
+        None => tracing::error!("Revel: {what} ran past the deadline (REVEL_WRITE_FAILED)"),
+    }
+    Outcome::RevelWriteFailed
+}

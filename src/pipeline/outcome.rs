@@ -1,0 +1,351 @@
+//! Every answer the pipeline can give, once. One exhaustive `match` per property
+//! gives each reason its code, `ok`, `processed`, whether it settles the delivery
+//! key and whether it warrants a failure email; a new reason must answer them all.
+
+use crate::pipeline::time_gate::{DateProblem, Gate};
+use crate::pipeline::validation::ValidationFailure;
+use crate::tripleseat::signature::SignatureError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    RevelInjected { order_id: String },
+    DryRun,
+    ConnectorDisabled,
+    MissingTriggerType,
+    TriggerTypeNotActionable,
+    DuplicateDelivery,
+    LocationNotAllowed,
+    TimeGateClosed(GateClosed),
+    ValidationFailed(ValidationFailure),
+    TripleseatAuthorizationDenied,
+    AlreadyInjected { order_id: String },
+    SignatureVerificationFailed(SignatureError),
+    PayloadTooLarge,
+    InvalidJson,
+    InvalidPayload,
+    NoEventData,
+    MissingSiteId,
+    UnknownLocation,
+    EventDataUnavailable,
+    ItemsUnmatched { names: Vec<String> },
+    RevelWriteFailed,
+    RevelPartialOrder { order_id: String },
+    InternalError,
+}
+
+/// Why the time gate is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GateClosed {
+    TooEarly,
+    EventDayPassed,
+    OutsideWindow,
+    InvalidDateFormat,
+    MissingData,
+}
+
+impl GateClosed {
+    pub fn code(self) -> &'static str {
+        match self {
+            GateClosed::TooEarly => "TOO_EARLY",
+            GateClosed::EventDayPassed => "EVENT_DAY_PASSED",
+            GateClosed::OutsideWindow => "OUTSIDE_WINDOW",
+            GateClosed::InvalidDateFormat => "INVALID_DATE_FORMAT",
+            GateClosed::MissingData => "MISSING_DATA",
+        }
+    }
+
+    pub fn from_gate(gate: Gate) -> Option<GateClosed> {
+        match gate {
+            Gate::Open => None,
+            Gate::TooEarly => Some(GateClosed::TooEarly),
+            Gate::EventDayPassed => Some(GateClosed::EventDayPassed),
+            Gate::OutsideWindow => Some(GateClosed::OutsideWindow),
+        }
+    }
+
+    pub fn from_problem(problem: DateProblem) -> GateClosed {
+        match problem {
+            DateProblem::InvalidFormat => GateClosed::InvalidDateFormat,
+            DateProblem::Missing => GateClosed::MissingData,
+        }
+    }
+}
+
+impl Outcome {
+    /// The stable reason code of the contract.
+    pub fn reason(&self) -> String {
+        match self {
+            Outcome::RevelInjected { .. } => "REVEL_INJECTED".into(),
+            Outcome::DryRun => "DRY_RUN".into(),
+            Outcome::ConnectorDisabled => "CONNECTOR_DISABLED".into(),
+            Outcome::MissingTriggerType => "MISSING_TRIGGER_TYPE".into(),
+            Outcome::TriggerTypeNotActionable => "TRIGGER_TYPE_NOT_ACTIONABLE".into(),
+            Outcome::DuplicateDelivery => "DUPLICATE_DELIVERY".into(),
+            Outcome::LocationNotAllowed => "LOCATION_NOT_ALLOWED".into(),
+            Outcome::TimeGateClosed(why) => format!("TIME_GATE_CLOSED_{}", why.code()),
+            Outcome::ValidationFailed(rule) => format!("VALIDATION_FAILED_{}", rule.code()),
+            Outcome::TripleseatAuthorizationDenied => "TRIPLESEAT_AUTHORIZATION_DENIED".into(),
+            Outcome::AlreadyInjected { .. } => "ALREADY_INJECTED".into(),
+            Outcome::SignatureVerificationFailed(why) => format!("SIGNATURE_VERIFICATION_FAILED_{}", why.code()),
+            Outcome::PayloadTooLarge => "PAYLOAD_TOO_LARGE".into(),
+            Outcome::InvalidJson => "INVALID_JSON".into(),
+            Outcome::InvalidPayload => "INVALID_PAYLOAD".into(),
+            Outcome::NoEventData => "NO_EVENT_DATA".into(),
+            Outcome::MissingSiteId => "MISSING_SITE_ID".into(),
+            Outcome::UnknownLocation => "UNKNOWN_LOCATION".into(),
+            Outcome::EventDataUnavailable => "EVENT_DATA_UNAVAILABLE".into(),
+            Outcome::ItemsUnmatched { .. } => "ITEMS_UNMATCHED".into(),
+            Outcome::RevelWriteFailed => "REVEL_WRITE_FAILED".into(),
+            Outcome::RevelPartialOrder { .. } => "REVEL_PARTIAL_ORDER".into(),
+            Outcome::InternalError => "INTERNAL_ERROR".into(),
+        }
+    }
+
+    /// `false`: the delivery was invalid or processing failed.
+    pub fn is_ok(&self) -> bool {
+        match self {
+            Outcome::RevelInjected { .. }
+            | Outcome::DryRun
+            | Outcome::ConnectorDisabled
+            | Outcome::MissingTriggerType
+            | Outcome::TriggerTypeNotActionable
+            | Outcome::DuplicateDelivery
+            | Outcome::LocationNotAllowed
+            | Outcome::ValidationFailed(_)
+            | Outcome::TripleseatAuthorizationDenied
+            | Outcome::AlreadyInjected { .. } => true,
+            Outcome::TimeGateClosed(why) => matches!(why, GateClosed::TooEarly | GateClosed::EventDayPassed | GateClosed::OutsideWindow),
+            Outcome::SignatureVerificationFailed(_)
+            | Outcome::PayloadTooLarge
+            | Outcome::InvalidJson
+            | Outcome::InvalidPayload
+            | Outcome::NoEventData
+            | Outcome::MissingSiteId
+            | Outcome::UnknownLocation
+            | Outcome::EventDataUnavailable
+            | Outcome::ItemsUnmatched { .. }
+            | Outcome::RevelWriteFailed
+            | Outcome::RevelPartialOrder { .. }
+            | Outcome::InternalError => false,
+        }
+    }
+
+    /// `true`: the pipeline ran to its end.
+    pub fn is_processed(&self) -> bool {
+        matches!(self, Outcome::RevelInjected { .. } | Outcome::DryRun)
+    }
+
+    /// Whether a redelivery of the same key should be answered `DUPLICATE_DELIVERY`:
+    /// final verdicts yes, failures no (so a redelivery can succeed).
+    pub fn settles_key(&self) -> bool {
+        match self {
+            Outcome::RevelInjected { .. }
+            | Outcome::AlreadyInjected { .. }
+            | Outcome::ValidationFailed(_)
+            | Outcome::TripleseatAuthorizationDenied => true,
+            Outcome::TimeGateClosed(why) => matches!(why, GateClosed::TooEarly | GateClosed::EventDayPassed | GateClosed::OutsideWindow),
+            Outcome::DryRun
+            | Outcome::ConnectorDisabled
+            | Outcome::MissingTriggerType
+            | Outcome::TriggerTypeNotActionable
+            | Outcome::DuplicateDelivery
+            | Outcome::LocationNotAllowed
+            | Outcome::SignatureVerificationFailed(_)
+            | Outcome::PayloadTooLarge
+            | Outcome::InvalidJson
+            | Outcome::InvalidPayload
+            | Outcome::NoEventData
+            | Outcome::MissingSiteId
+            | Outcome::UnknownLocation
+            | Outcome::EventDataUnavailable
+            | Outcome::ItemsUnmatched { .. }
+            | Outcome::RevelWriteFailed
+            | Outcome::RevelPartialOrder { .. }
+            | Outcome::InternalError => false,
+        }
+    }
+
+    /// Failures after signature verification are emailed; skips, duplicates,
+    /// denials and anything a stranger could send unsigned are not.
+    pub fn warrants_failure_email(&self) -> bool {
+        match self {
+            Outcome::SignatureVerificationFailed(_) | Outcome::PayloadTooLarge => false,
+            other => !other.is_ok(),
+        }
+    }
+
+    /// `"CLOSED"` for any closed gate.
+    pub fn closes_time_gate(&self) -> bool {
+        matches!(self, Outcome::TimeGateClosed(_))
+    }
+
+    /// The order id to report, on inject and already-injected (and a partial order).
+    pub fn revel_order_id(&self) -> Option<&str> {
+        match self {
+            Outcome::RevelInjected { order_id } | Outcome::AlreadyInjected { order_id } | Outcome::RevelPartialOrder { order_id } => {
+                Some(order_id)
+            }
+            _ => None,
+        }
+    }
+
+    /// The reason in words, for emails and logs.
+    pub fn explanation(&self) -> &'static str {
+        match self {
+            Outcome::RevelInjected { .. } => "the order was created in Revel",
+            Outcome::DryRun => "the pipeline ran to its end without writing (dry run)",
+            Outcome::ConnectorDisabled => "the connector is switched off (ENABLE_CONNECTOR=false)",
+            Outcome::MissingTriggerType => "the delivery has no webhook_trigger_type",
+            Outcome::TriggerTypeNotActionable => "this trigger type never leads to an order",
+            Outcome::DuplicateDelivery => "this delivery was already received",
+            Outcome::LocationNotAllowed => "the site is not in ALLOWED_LOCATIONS",
+            Outcome::TimeGateClosed(GateClosed::TooEarly) => "the event is on a later day",
+            Outcome::TimeGateClosed(GateClosed::EventDayPassed) => "the event's day has passed",
+            Outcome::TimeGateClosed(GateClosed::OutsideWindow) => "it is outside the injection window",
+            Outcome::TimeGateClosed(GateClosed::InvalidDateFormat) => "the event date is in a format that cannot be read",
+            Outcome::TimeGateClosed(GateClosed::MissingData) => "the event has no date",
+            Outcome::ValidationFailed(ValidationFailure::StatusNotInjectable) => "the event's status is not one that is injected",
+            Outcome::ValidationFailed(ValidationFailure::NoBillingInvoice) => "the event has no invoice",
+            Outcome::ValidationFailed(ValidationFailure::InvoiceNotClosed) => "the invoice still has an amount due",
+            Outcome::ValidationFailed(ValidationFailure::PaymentInsufficient) => "payments do not cover the invoice total",
+            Outcome::ValidationFailed(ValidationFailure::NoLineItems) => "the invoice has no line items",
+            Outcome::TripleseatAuthorizationDenied => "TripleSeat refused the connector's credentials",
+            Outcome::AlreadyInjected { .. } => "Revel already holds this event's order",
+            Outcome::SignatureVerificationFailed(_) => "the delivery's signature could not be verified",
+            Outcome::PayloadTooLarge => "the body is larger than WEBHOOK_MAX_BYTES",
+            Outcome::InvalidJson => "the body is not JSON",
+            Outcome::InvalidPayload => "the body is JSON but not an object",
+            Outcome::NoEventData => "the delivery names no event",
+            Outcome::MissingSiteId => "no site id could be found for the event",
+            Outcome::UnknownLocation => "the site is not in the locations map",
+            Outcome::EventDataUnavailable => "the event could not be read from TripleSeat",
+            Outcome::ItemsUnmatched { .. } => "some line items match no Revel product",
+            Outcome::RevelWriteFailed => "the order could not be written to Revel",
+            Outcome::RevelPartialOrder { .. } => "the Revel order was started but could not be completed",
+            Outcome::InternalError => "an internal error occurred",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_outcome() -> Vec<Outcome> {
+        let id = || "1".to_string();
+        let mut all = vec![
+            Outcome::RevelInjected { order_id: id() },
+            Outcome::DryRun,
+            Outcome::ConnectorDisabled,
+            Outcome::MissingTriggerType,
+            Outcome::TriggerTypeNotActionable,
+            Outcome::DuplicateDelivery,
+            Outcome::LocationNotAllowed,
+            Outcome::TripleseatAuthorizationDenied,
+            Outcome::AlreadyInjected { order_id: id() },
+            Outcome::PayloadTooLarge,
+            Outcome::InvalidJson,
+            Outcome::InvalidPayload,
+            Outcome::NoEventData,
+            Outcome::MissingSiteId,
+            Outcome::UnknownLocation,
+            Outcome::EventDataUnavailable,
+            Outcome::ItemsUnmatched { names: vec![] },
+            Outcome::RevelWriteFailed,
+            Outcome::RevelPartialOrder { order_id: id() },
+            Outcome::InternalError,
+        ];
+        all.extend(
+            [GateClosed::TooEarly, GateClosed::EventDayPassed, GateClosed::OutsideWindow, GateClosed::InvalidDateFormat, GateClosed::MissingData]
+                .map(Outcome::TimeGateClosed),
+        );
+        all.extend(
+            [
+                ValidationFailure::StatusNotInjectable,
+                ValidationFailure::NoBillingInvoice,
+                ValidationFailure::InvoiceNotClosed,
+                ValidationFailure::PaymentInsufficient,
+                ValidationFailure::NoLineItems,
+            ]
+            .map(Outcome::ValidationFailed),
+        );
+        all.extend(
+            [
+                SignatureError::SigningKeyNotConfigured,
+                SignatureError::MissingSignatureHeader,
+                SignatureError::MalformedSignatureHeader,
+                SignatureError::TimestampOutOfTolerance,
+                SignatureError::Mismatch,
+            ]
+            .map(Outcome::SignatureVerificationFailed),
+        );
+        all
+    }
+
+    /// SPEC 3's table: (reason, ok, processed), and SPEC 10's settling list.
+    const CONTRACT: &[(&str, bool, bool, bool)] = &[
+        ("REVEL_INJECTED", true, true, true),
+        ("DRY_RUN", true, true, false),
+        ("CONNECTOR_DISABLED", true, false, false),
+        ("MISSING_TRIGGER_TYPE", true, false, false),
+        ("TRIGGER_TYPE_NOT_ACTIONABLE", true, false, false),
+        ("DUPLICATE_DELIVERY", true, false, false),
+        ("LOCATION_NOT_ALLOWED", true, false, false),
+        ("TIME_GATE_CLOSED_TOO_EARLY", true, false, true),
+        ("TIME_GATE_CLOSED_EVENT_DAY_PASSED", true, false, true),
+        ("TIME_GATE_CLOSED_OUTSIDE_WINDOW", true, false, true),
+        ("VALIDATION_FAILED_STATUS_NOT_INJECTABLE", true, false, true),
+        ("VALIDATION_FAILED_NO_BILLING_INVOICE", true, false, true),
+        ("VALIDATION_FAILED_INVOICE_NOT_CLOSED", true, false, true),
+        ("VALIDATION_FAILED_PAYMENT_INSUFFICIENT", true, false, true),
+        ("VALIDATION_FAILED_NO_LINE_ITEMS", true, false, true),
+        ("TRIPLESEAT_AUTHORIZATION_DENIED", true, false, true),
+        ("ALREADY_INJECTED", true, false, true),
+        ("SIGNATURE_VERIFICATION_FAILED_SIGNING_KEY_NOT_CONFIGURED", false, false, false),
+        ("SIGNATURE_VERIFICATION_FAILED_MISSING_SIGNATURE_HEADER", false, false, false),
+        ("SIGNATURE_VERIFICATION_FAILED_MALFORMED_SIGNATURE_HEADER", false, false, false),
+        ("SIGNATURE_VERIFICATION_FAILED_TIMESTAMP_OUT_OF_TOLERANCE", false, false, false),
+        ("SIGNATURE_VERIFICATION_FAILED_MISMATCH", false, false, false),
+        ("PAYLOAD_TOO_LARGE", false, false, false),
+        ("INVALID_JSON", false, false, false),
+        ("INVALID_PAYLOAD", false, false, false),
+        ("NO_EVENT_DATA", false, false, false),
+        ("MISSING_SITE_ID", false, false, false),
+        ("UNKNOWN_LOCATION", false, false, false),
+        ("TIME_GATE_CLOSED_INVALID_DATE_FORMAT", false, false, false),
+        ("TIME_GATE_CLOSED_MISSING_DATA", false, false, false),
+        ("EVENT_DATA_UNAVAILABLE", false, false, false),
+        ("ITEMS_UNMATCHED", false, false, false),
+        ("REVEL_WRITE_FAILED", false, false, false),
+        ("REVEL_PARTIAL_ORDER", false, false, false),
+        ("INTERNAL_ERROR", false, false, false),
+    ];
+
+    #[test]
+    fn every_reason_has_the_contracts_ok_processed_and_settling() {
+        let outcomes = every_outcome();
+        assert_eq!(outcomes.len(), CONTRACT.len(), "every variant is in the contract table");
+        for outcome in outcomes {
+            let reason = outcome.reason();
+            let (_, ok, processed, settles) = CONTRACT
+                .iter()
+                .find(|(code, ..)| *code == reason)
+                .unwrap_or_else(|| panic!("{reason} is not in the contract"));
+            assert_eq!(outcome.is_ok(), *ok, "{reason}: ok");
+            assert_eq!(outcome.is_processed(), *processed, "{reason}: processed");
+            assert_eq!(outcome.settles_key(), *settles, "{reason}: settles the key");
+            assert!(!outcome.explanation().is_empty());
+        }
+    }
+
+    #[test]
+    fn failure_emails_skip_skips_duplicates_denials_and_unsigned_noise() {
+        for outcome in every_outcome() {
+            let expected = !outcome.is_ok()
+                && !matches!(outcome, Outcome::SignatureVerificationFailed(_) | Outcome::PayloadTooLarge);
+            assert_eq!(outcome.warrants_failure_email(), expected, "{}", outcome.reason());
+        }
+        assert!(!Outcome::TripleseatAuthorizationDenied.warrants_failure_email());
+        assert!(!Outcome::DuplicateDelivery.warrants_failure_email());
+    }
+}

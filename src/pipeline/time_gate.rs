@@ -1,0 +1,169 @@
+//! The time gate: an order is injected only on the event's own day in the site's
+//! timezone, and inside the optional injection window. A pure function of
+//! (date, timezone, now, window), so it is tested with fixed clocks.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde_json::Value;
+
+use crate::config::InjectionWindow;
+
+/// The gate's verdict for a readable date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    Open,
+    TooEarly,
+    EventDayPassed,
+    OutsideWindow,
+}
+
+/// Why no date could be gated on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateProblem {
+    InvalidFormat,
+    Missing,
+}
+
+pub fn check_time_gate(date: NaiveDate, timezone: Tz, now: DateTime<Utc>, window: Option<InjectionWindow>) -> Gate {
+    let local_now = now.with_timezone(&timezone);
+    let today = local_now.date_naive();
+    if date > today {
+        Gate::TooEarly
+    } else if date < today {
+        Gate::EventDayPassed
+    } else if window.is_some_and(|w| !w.contains(local_now.time())) {
+        Gate::OutsideWindow
+    } else {
+        Gate::Open
+    }
+}
+
+/// The event's date from `event_date` or `event_date_iso8601`, whichever is present first.
+pub fn event_date(event: &Value) -> Result<NaiveDate, DateProblem> {
+    let text = ["event_date", "event_date_iso8601"]
+        .iter()
+        .filter_map(|field| event.get(field))
+        .find_map(|value| match value {
+            Value::Null => None,
+            Value::String(s) if s.trim().is_empty() => None,
+            other => Some(other),
+        })
+        .ok_or(DateProblem::Missing)?;
+    text.as_str()
+        .and_then(parse_event_date)
+        .ok_or(DateProblem::InvalidFormat)
+}
+
+/// `MM/DD/YYYY`, `YYYY-MM-DD`, or an ISO 8601 date-time, whose date is taken as
+/// written: TripleSeat writes it in the venue's own time.
+pub fn parse_event_date(text: &str) -> Option<NaiveDate> {
+    let text = text.trim();
+    NaiveDate::parse_from_str(text, "%m/%d/%Y")
+        .ok()
+        .filter(|_| text.len() == 10)
+        .or_else(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().filter(|_| text.len() == 10))
+        .or_else(|| DateTime::parse_from_rfc3339(text).ok().map(|dt| dt.date_naive()))
+        .or_else(|| {
+            chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+                .ok()
+                .map(|dt| dt.date())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use chrono_tz::{America, Asia, Pacific};
+    use serde_json::json;
+
+    fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
+    }
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn the_gate_opens_only_on_the_sites_own_day() {
+        let la = America::Los_Angeles;
+        let cases = [
+            ("today in LA", date(2026, 5, 16), la, utc(2026, 5, 16, 18, 0), Gate::Open),
+            ("tomorrow in LA", date(2026, 5, 17), la, utc(2026, 5, 16, 18, 0), Gate::TooEarly),
+            ("yesterday in LA", date(2026, 5, 15), la, utc(2026, 5, 16, 18, 0), Gate::EventDayPassed),
+            // 06:30 UTC on the 17th is still 23:30 on the 16th in LA.
+            ("late evening in LA is still the event day", date(2026, 5, 16), la, utc(2026, 5, 17, 6, 30), Gate::Open),
+            ("one minute past LA midnight", date(2026, 5, 16), la, utc(2026, 5, 17, 7, 1), Gate::EventDayPassed),
+            // Kiritimati is UTC+14: at 10:30 UTC on the 15th it is already the 16th there.
+            ("far east of UTC is a day ahead", date(2026, 5, 16), Pacific::Kiritimati, utc(2026, 5, 15, 10, 30), Gate::Open),
+            ("just before midnight far east", date(2026, 5, 16), Pacific::Kiritimati, utc(2026, 5, 15, 9, 59), Gate::TooEarly),
+            ("Kolkata half-hour offset", date(2026, 5, 16), Asia::Kolkata, utc(2026, 5, 15, 18, 29), Gate::TooEarly),
+            ("Kolkata after its midnight", date(2026, 5, 16), Asia::Kolkata, utc(2026, 5, 15, 18, 30), Gate::Open),
+            // DST starts 2026-03-08 in New York at 02:00 (UTC-5 to UTC-4).
+            ("spring-forward day, early", date(2026, 3, 8), America::New_York, utc(2026, 3, 8, 5, 0), Gate::Open),
+            ("spring-forward day, late", date(2026, 3, 8), America::New_York, utc(2026, 3, 9, 3, 59), Gate::Open),
+            ("after spring-forward midnight", date(2026, 3, 8), America::New_York, utc(2026, 3, 9, 4, 0), Gate::EventDayPassed),
+            // DST ends 2026-11-01 in New York (UTC-4 to UTC-5): the day lasts 25 hours.
+            ("fall-back day, first hour", date(2026, 11, 1), America::New_York, utc(2026, 11, 1, 4, 0), Gate::Open),
+            ("fall-back day, last hour", date(2026, 11, 1), America::New_York, utc(2026, 11, 2, 4, 59), Gate::Open),
+            ("after fall-back midnight", date(2026, 11, 1), America::New_York, utc(2026, 11, 2, 5, 0), Gate::EventDayPassed),
+        ];
+        for (description, event_day, tz, now, expected) in cases {
+            assert_eq!(check_time_gate(event_day, tz, now, None), expected, "{description}");
+        }
+    }
+
+    #[test]
+    fn the_window_is_read_in_site_local_time() {
+        let window: InjectionWindow = "06:00-22:00".parse().unwrap();
+        let la = America::Los_Angeles;
+        let day = date(2026, 5, 16);
+        let cases = [
+            ("05:59 local", utc(2026, 5, 16, 12, 59), Gate::OutsideWindow),
+            ("06:00 local", utc(2026, 5, 16, 13, 0), Gate::Open),
+            ("21:59 local", utc(2026, 5, 17, 4, 59), Gate::Open),
+            ("22:00 local", utc(2026, 5, 17, 5, 0), Gate::OutsideWindow),
+        ];
+        for (description, now, expected) in cases {
+            assert_eq!(check_time_gate(day, la, now, Some(window)), expected, "{description}");
+        }
+        // A day that is not today is reported as such, whatever the window says.
+        assert_eq!(
+            check_time_gate(date(2026, 5, 17), la, utc(2026, 5, 16, 12, 0), Some(window)),
+            Gate::TooEarly
+        );
+    }
+
+    #[test]
+    fn all_three_date_formats_parse() {
+        let cases = [
+            ("05/16/2026", Some(date(2026, 5, 16))),
+            ("2026-05-16", Some(date(2026, 5, 16))),
+            ("2026-05-16T10:00:00-07:00", Some(date(2026, 5, 16))),
+            ("2026-05-16T23:30:00+14:00", Some(date(2026, 5, 16))),
+            ("2026-05-16T17:00:00Z", Some(date(2026, 5, 16))),
+            ("2026-05-16T10:00:00", Some(date(2026, 5, 16))),
+            (" 05/16/2026 ", Some(date(2026, 5, 16))),
+            ("5/16/2026", None),
+            ("16.05.2026", None),
+            ("13/01/2026", None),
+            ("2026-02-30", None),
+            ("tomorrow", None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_event_date(text), expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn the_event_date_field_is_found_or_its_absence_named() {
+        assert_eq!(event_date(&json!({"event_date": "05/16/2026"})), Ok(date(2026, 5, 16)));
+        assert_eq!(event_date(&json!({"event_date_iso8601": "2026-05-16"})), Ok(date(2026, 5, 16)));
+        assert_eq!(event_date(&json!({"event_date": "", "event_date_iso8601": "2026-05-16"})), Ok(date(2026, 5, 16)));
+        assert_eq!(event_date(&json!({"event_date": "soon"})), Err(DateProblem::InvalidFormat));
+        assert_eq!(event_date(&json!({"event_date": 20260516})), Err(DateProblem::InvalidFormat));
+        assert_eq!(event_date(&json!({"name": "x"})), Err(DateProblem::Missing));
+        assert_eq!(event_date(&json!({"event_date": null})), Err(DateProblem::Missing));
+    }
+}

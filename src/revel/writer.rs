@@ -1,0 +1,406 @@
+//! Writing one order to Revel, resumably (`reference/revel.md` §4):
+//! Order → OrderItems → discount → Payment → finalize → OrderHistory.
+//!
+//! Revel has no transaction, so every object the connector creates carries a uuid
+//! derived from the event id (v5), and the OrderHistory row is written last. Hence:
+//! * an order found by `local_id` with a history row is complete: `ALREADY_INJECTED`;
+//! * one without it was started by an earlier run: the writer lists its children,
+//!   creates only those whose uuids are missing, and re-applies the idempotent PATCHes;
+//! * after an ambiguous failure (timeout, reset, 5xx after sending) the writer looks
+//!   the uuid up before sending again, so a retried write never duplicates.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use super::client::{RevelClient, RevelError};
+use super::order_plan::PlannedOrder;
+use super::{legacy_local_id, local_id};
+use crate::config::RevelIds;
+use crate::money::Cents;
+use crate::tripleseat::id_string;
+
+/// An order already in Revel for this event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExistingOrder {
+    pub id: String,
+    /// Its history row exists: every step ran.
+    pub is_complete: bool,
+    /// Created by this connector (its uuid is the one derived from the event id).
+    pub is_ours: bool,
+}
+
+/// The end of a write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteResult {
+    Injected { order_id: String },
+    /// The order exists but a step could not be completed.
+    Partial { order_id: String, error: RevelError },
+    /// Nothing was written.
+    Failed(RevelError),
+}
+
+/// The tenant ids every order refers to, all present.
+#[derive(Debug, Clone, Copy)]
+pub struct WriterIds {
+    pub user: u64,
+    pub station: u64,
+    pub dining_option: u64,
+    pub payment_type: u64,
+    pub discount: Option<u64>,
+}
+
+impl WriterIds {
+    /// The ids this plan needs, or the names of the variables that are missing.
+    pub fn for_plan(ids: &RevelIds, plan: &PlannedOrder) -> Result<WriterIds, Vec<&'static str>> {
+        let mut missing = Vec::new();
+        let mut need = |value: Option<u64>, name: &'static str, needed: bool| {
+            if value.is_none() && needed {
+                missing.push(name);
+            }
+            value.unwrap_or_default()
+        };
+        let resolved = WriterIds {
+            user: need(ids.user, "REVEL_USER_ID", true),
+            station: need(ids.pos_station, "REVEL_POS_STATION_ID", true),
+            dining_option: need(ids.dining_option, "REVEL_DINING_OPTION_ID", true),
+            payment_type: need(ids.payment_type, "REVEL_PAYMENT_TYPE_ID", plan.payment > Cents::ZERO),
+            discount: ids.discount,
+        };
+        need(ids.discount, "REVEL_DISCOUNT_ID", plan.discount > Cents::ZERO);
+        if missing.is_empty() {
+            Ok(resolved)
+        } else {
+            Err(missing)
+        }
+    }
+}
+
+/// The fixed namespace of the connector's uuids.
+const NAMESPACE: Uuid = Uuid::from_u128(0x5f1c_2a47_9d3e_4b6a_8c21_7e0f_b3d4_a915);
+
+fn object_uuid(event_id: &str, part: &str) -> String {
+    Uuid::new_v5(&NAMESPACE, format!("tripleseat-event/{event_id}/{part}").as_bytes()).to_string()
+}
+
+/// Looks up this event's order under the current `local_id`, then the older form.
+pub async fn find_existing(
+    client: &RevelClient,
+    establishment: &str,
+    event_id: &str,
+    deadline: Option<tokio::time::Instant>,
+) -> Result<Option<ExistingOrder>, RevelError> {
+    for local in [local_id(event_id), legacy_local_id(event_id)] {
+        let path = format!("/resources/Order/?establishment={establishment}&local_id={}", query_escape(&local));
+        let orders = client.list(&path, deadline).await?;
+        if let Some(order) = orders.first() {
+            let history = order.get("orderhistory").and_then(Value::as_array).is_some_and(|h| !h.is_empty());
+            let has_history = order.get("has_history").and_then(Value::as_bool).unwrap_or(false);
+            return Ok(Some(ExistingOrder {
+                id: id_string(order.get("id")).ok_or(RevelError::Malformed)?,
+                is_complete: history || has_history,
+                is_ours: order.get("uuid").and_then(Value::as_str) == Some(object_uuid(event_id, "order").as_str()),
+            }));
+        }
+    }
+    Ok(None)
+}
+
+pub struct OrderWriter<'a> {
+    pub client: &'a RevelClient,
+    pub ids: WriterIds,
+    pub timezone: Tz,
+    pub now: DateTime<Utc>,
+}
+
+impl OrderWriter<'_> {
+    /// Creates the order, or completes `existing` (one of ours, incomplete).
+    pub async fn write(&self, plan: &PlannedOrder, event_id: &str, existing: Option<&ExistingOrder>) -> WriteResult {
+        let order_id = match existing {
+            Some(order) => {
+                tracing::info!(order_id = %order.id, "Revel: resuming an incomplete order");
+                order.id.clone()
+            }
+            None => match self.create_order(plan, event_id).await {
+                Ok(id) => id,
+                Err(error) => return WriteResult::Failed(error),
+            },
+        };
+        match self.complete(&order_id, plan, event_id).await {
+            Ok(()) => WriteResult::Injected { order_id },
+            Err(error) => WriteResult::Partial { order_id, error },
+        }
+    }
+
+    async fn create_order(&self, plan: &PlannedOrder, event_id: &str) -> Result<String, RevelError> {
+        let uuid = object_uuid(event_id, "order");
+        let zero = amount(Cents::ZERO);
+        let body = json!({
+            "uuid": uuid,
+            "establishment": format!("/enterprise/Establishment/{}/", plan.establishment),
+            "local_id": plan.local_id,
+            "notes": plan.notes,
+            "call_name": plan.call_name.clone().unwrap_or_default(),
+            "web_order": true,
+            "pos_mode": "Q",
+            "created_date": self.timestamp(),
+            "updated_date": self.timestamp(),
+            "created_by": self.user(),
+            "updated_by": self.user(),
+            "station": self.station(),
+            "created_at": self.station(),
+            "last_updated_at": self.station(),
+            "dining_option": self.ids.dining_option,
+            "final_total": zero,
+            "subtotal": zero,
+            "tax": zero,
+            "remaining_due": zero,
+            "surcharge": zero,
+        });
+        let order = self.create("Order", &uuid, &body).await?;
+        let id = id_string(order.get("id")).ok_or(RevelError::Malformed)?;
+        tracing::info!(order_id = %id, "Revel: order created");
+        Ok(id)
+    }
+
+    async fn complete(&self, order_id: &str, plan: &PlannedOrder, event_id: &str) -> Result<(), RevelError> {
+        let order_uri = format!("/resources/Order/{order_id}/");
+
+        let present = self.child_uuids("OrderItem", order_id).await?;
+        for (index, item) in plan.items.iter().enumerate() {
+            let uuid = object_uuid(event_id, &format!("item/{index}"));
+            if present.contains(&uuid) {
+                continue;
+            }
+            let product = item.product_id.as_deref().ok_or(RevelError::Malformed)?;
+            let price = amount(item.unit_price);
+            let body = json!({
+                "uuid": uuid,
+                "order": order_uri,
+                "product": format!("/resources/Product/{product}/"),
+                "quantity": item.quantity,
+                "price": price,
+                "initial_price": price,
+                "price_to_display": price,
+                "created_by": self.user(),
+                "updated_by": self.user(),
+                "station": self.station(),
+                "created_date": self.timestamp(),
+                "updated_date": self.timestamp(),
+                "tax_amount": 0,
+                "tax_rate": 0,
+                "modifier_amount": 0,
+                "temp_sort": index,
+                "dining_option": self.ids.dining_option,
+            });
+            self.create("OrderItem", &uuid, &body).await?;
+        }
+
+        // The discount goes on after the items: applied before them, Revel kept it at 0.00.
+        if let (true, Some(discount)) = (plan.discount > Cents::ZERO, self.ids.discount) {
+            self.patch(
+                &order_uri,
+                json!({
+                    "discount": format!("/resources/Discount/{discount}/"),
+                    "discount_amount": amount(plan.discount),
+                    "discount_rule_amount": amount(plan.discount),
+                    "discount_reason": plan.notes,
+                    "discounted_by": self.user(),
+                }),
+            )
+            .await?;
+        }
+
+        if plan.payment > Cents::ZERO {
+            let uuid = object_uuid(event_id, "payment");
+            if !self.child_uuids("Payment", order_id).await?.contains(&uuid) {
+                let body = json!({
+                    "uuid": uuid,
+                    "order": order_uri,
+                    "payment_type": self.ids.payment_type,
+                    "amount": plan.payment.to_string(),
+                    "tip": "0.00",
+                    "payment_date": self.timestamp(),
+                    "created_date": self.timestamp(),
+                    "updated_date": self.timestamp(),
+                    "created_by": self.user(),
+                    "updated_by": self.user(),
+                    "station": self.station(),
+                    "establishment": format!("/enterprise/Establishment/{}/", plan.establishment),
+                });
+                self.create("Payment", &uuid, &body).await?;
+            }
+        }
+
+        let mut finalize = Map::new();
+        finalize.insert("subtotal".into(), amount(plan.subtotal));
+        finalize.insert("tax".into(), amount(plan.tax));
+        finalize.insert("surcharge".into(), amount(plan.surcharge));
+        finalize.insert("discount_amount".into(), amount(plan.discount));
+        finalize.insert("final_total".into(), amount(plan.total));
+        finalize.insert("remaining_due".into(), amount(plan.total - plan.payment));
+        finalize.insert("opened".into(), json!(true));
+        finalize.insert("printed".into(), json!(true));
+        if let (true, Some(discount)) = (plan.discount > Cents::ZERO, self.ids.discount) {
+            finalize.insert("discount".into(), json!(format!("/resources/Discount/{discount}/")));
+        }
+        let finalized = self.patch(&order_uri, Value::Object(finalize)).await?;
+        // `printed` did not always stick the first time in production.
+        if finalized.get("printed").and_then(Value::as_bool) == Some(false) {
+            self.patch(&order_uri, json!({"printed": true})).await?;
+        }
+
+        let uuid = object_uuid(event_id, "history");
+        if !self.child_uuids("OrderHistory", order_id).await?.contains(&uuid) {
+            let mut history = json!({
+                "uuid": uuid,
+                "order": order_uri,
+                "order_opened_by": self.user(),
+                "order_opened_at": self.station(),
+                "opened": self.timestamp(),
+            });
+            if plan.is_fully_paid {
+                history["closed"] = json!(self.timestamp());
+            }
+            self.create("OrderHistory", &uuid, &history).await?;
+        }
+        tracing::info!(order_id, items = plan.items.len(), total = %plan.total, "Revel: order complete");
+        Ok(())
+    }
+
+    /// POSTs a new object, retrying without ever creating it twice: after an
+    /// ambiguous failure the uuid is looked up before the next send.
+    async fn create(&self, resource: &str, uuid: &str, body: &Value) -> Result<Value, RevelError> {
+        let policy = self.client.retry_policy();
+        let path = format!("/resources/{resource}/");
+        let mut was_ambiguous = false;
+        let mut last_error = RevelError::Unreachable;
+        for attempt in 1..=policy.attempts {
+            if was_ambiguous {
+                if let Some(found) = self.find_by_uuid(resource, uuid).await? {
+                    tracing::info!(resource, "Revel: an ambiguous write had gone through");
+                    return Ok(found);
+                }
+            }
+            let wait = match self.client.post(&path, body).await {
+                Ok(created) if id_string(created.get("id")).is_some() => return Ok(created),
+                // Tastypie may answer 201 without a body: read back what was stored.
+                Ok(_) => return self.find_by_uuid(resource, uuid).await?.ok_or(RevelError::Malformed),
+                Err(RevelError::RateLimited { retry_after }) => {
+                    was_ambiguous = false;
+                    last_error = RevelError::RateLimited { retry_after };
+                    retry_after.unwrap_or_else(|| policy.backoff(attempt)).min(policy.max)
+                }
+                Err(error @ (RevelError::Ambiguous(_) | RevelError::Unreachable)) => {
+                    was_ambiguous = was_ambiguous || matches!(error, RevelError::Ambiguous(_));
+                    tracing::warn!(resource, attempt, %error, "Revel write failed; will check and retry");
+                    last_error = error;
+                    policy.backoff(attempt)
+                }
+                Err(error) => return Err(error),
+            };
+            if attempt < policy.attempts {
+                tokio::time::sleep(wait).await;
+            }
+        }
+        if was_ambiguous {
+            if let Some(found) = self.find_by_uuid(resource, uuid).await? {
+                return Ok(found);
+            }
+        }
+        Err(last_error)
+    }
+
+    /// PATCHes set absolute values, so a retry after any failure is safe.
+    async fn patch(&self, path: &str, body: Value) -> Result<Value, RevelError> {
+        let policy = self.client.retry_policy();
+        let mut last_error = RevelError::Unreachable;
+        for attempt in 1..=policy.attempts {
+            let wait = match self.client.patch(path, &body).await {
+                Ok(updated) => return Ok(updated),
+                Err(RevelError::RateLimited { retry_after }) => {
+                    last_error = RevelError::RateLimited { retry_after };
+                    retry_after.unwrap_or_else(|| policy.backoff(attempt)).min(policy.max)
+                }
+                Err(error @ (RevelError::Ambiguous(_) | RevelError::Unreachable)) => {
+                    last_error = error;
+                    policy.backoff(attempt)
+                }
+                Err(error) => return Err(error),
+            };
+            if attempt < policy.attempts {
+                tokio::time::sleep(wait).await;
+            }
+        }
+        Err(last_error)
+    }
+
+    async fn find_by_uuid(&self, resource: &str, uuid: &str) -> Result<Option<Value>, RevelError> {
+        let found = self.client.list(&format!("/resources/{resource}/?uuid={uuid}"), None).await?;
+        Ok(found.into_iter().next())
+    }
+
+    async fn child_uuids(&self, resource: &str, order_id: &str) -> Result<Vec<String>, RevelError> {
+        let children = self
+            .client
+            .list(&format!("/resources/{resource}/?order={order_id}&limit=100"), None)
+            .await?;
+        Ok(children
+            .iter()
+            .filter_map(|c| c.get("uuid")?.as_str().map(String::from))
+            .collect())
+    }
+
+    fn user(&self) -> String {
+        format!("/enterprise/User/{}/", self.ids.user)
+    }
+
+    fn station(&self) -> String {
+        format!("/resources/PosStation/{}/", self.ids.station)
+    }
+
+    /// Naive site-local time: Revel files orders under the business date it reads.
+    fn timestamp(&self) -> String {
+        self.now.with_timezone(&self.timezone).format("%Y-%m-%dT%H:%M:%S").to_string()
+    }
+}
+
+/// A JSON number with the exact decimal digits (serde_json keeps them as written).
+fn amount(cents: Cents) -> Value {
+    Value::Number(
+        cents
+            .to_string()
+            .parse()
+            .expect("invariant: a Cents prints as a valid JSON number"),
+    )
+}
+
+fn query_escape(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuids_are_stable_per_event_and_part() {
+        assert_eq!(object_uuid("61234567", "order"), object_uuid("61234567", "order"));
+        assert_ne!(object_uuid("61234567", "order"), object_uuid("61234568", "order"));
+        assert_ne!(object_uuid("1", "item/0"), object_uuid("1", "item/1"));
+    }
+
+    #[test]
+    fn amounts_are_exact_json_numbers() {
+        assert_eq!(amount(Cents(137_70)).to_string(), "137.70");
+        assert_eq!(amount(Cents(-5)).to_string(), "-0.05");
+        assert_eq!(query_escape("Triple Seat 61234567"), "Triple%20Seat%2061234567");
+    }
+}

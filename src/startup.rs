@@ -1,0 +1,141 @@
+//! `Application::build` → a bound port and the shared state; `run_until_stopped`
+//! serves until a shutdown signal, then finishes in-flight work within bounds:
+//! requests, background Revel writes, the sweep, and queued emails.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+
+use crate::config::Config;
+use crate::email::client::SendgridClient;
+use crate::email::outbox::Outbox;
+use crate::idempotency::IdempotencyStore;
+use crate::pipeline::single_flight::EventTurns;
+use crate::pipeline::{Clock, Services};
+use crate::revel::catalog::CatalogCache;
+use crate::revel::client::RevelClient;
+use crate::sweep::Sweeper;
+use crate::tripleseat::client::TripleseatClient;
+use crate::upstream::http_client;
+
+/// Pipeline runs at once at most; more wait for a place.
+const MAX_CONCURRENT_RUNS: u32 = 1_024;
+/// How long shutdown waits for background writes, and then for queued emails.
+const SHUTDOWN_WRITES_BOUND: Duration = Duration::from_secs(30);
+const SHUTDOWN_EMAIL_BOUND: Duration = Duration::from_secs(15);
+
+pub struct AppState {
+    pub services: Arc<Services>,
+    /// One permit per pipeline run; shutdown takes them all to know runs are over.
+    pub runs: Arc<Semaphore>,
+}
+
+pub struct Application {
+    listener: TcpListener,
+    state: Arc<AppState>,
+    sweeper: Arc<Sweeper>,
+}
+
+impl Application {
+    /// Builds the app on the configured host and port with the system clock.
+    pub async fn build(config: Config) -> std::io::Result<Application> {
+        Application::build_with_clock(config, Arc::new(chrono::Utc::now)).await
+    }
+
+    pub async fn build_with_clock(config: Config, clock: Clock) -> std::io::Result<Application> {
+        let config = Arc::new(config);
+        let http = http_client(&config.upstream);
+        let retry = config.upstream.retry;
+        let outbox = config
+            .email
+            .as_ref()
+            .map(|email| Outbox::start(SendgridClient::new(email, http.clone()), retry));
+        let services = Arc::new(Services {
+            tripleseat: TripleseatClient::new(&config.tripleseat, http.clone(), retry),
+            revel: RevelClient::new(&config.revel, http, retry),
+            catalog: CatalogCache::new(config.catalog_ttl),
+            turns: EventTurns::default(),
+            deliveries: IdempotencyStore::new(config.idempotency_ttl, config.idempotency_max_entries),
+            outbox,
+            clock,
+            config: Arc::clone(&config),
+        });
+        let listener = TcpListener::bind(SocketAddr::new(config.host, config.port)).await?;
+        Ok(Application {
+            listener,
+            sweeper: Arc::new(Sweeper::new(Arc::clone(&services))),
+            state: Arc::new(AppState {
+                services,
+                runs: Arc::new(Semaphore::new(MAX_CONCURRENT_RUNS as usize)),
+            }),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    pub fn services(&self) -> Arc<Services> {
+        Arc::clone(&self.state.services)
+    }
+
+    pub fn sweeper(&self) -> Arc<Sweeper> {
+        Arc::clone(&self.sweeper)
+    }
+
+    /// Serves until `shutdown` completes, then winds down within bounds.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let config = Arc::clone(&self.state.services.config);
+        let (stop_sweep, sweep_stopped) = watch::channel(false);
+        let sweep = config
+            .sweep_interval
+            .map(|interval| tokio::spawn(Arc::clone(&self.sweeper).schedule(config.sweep_first_delay, interval, sweep_stopped)));
+
+        tracing::info!(port = self.port(), "Listening");
+        let app = crate::http::router(Arc::clone(&self.state));
+        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        tracing::info!("Shutdown: no longer accepting; finishing in-flight work");
+
+        let _ = stop_sweep.send(true);
+        if let Some(sweep) = sweep {
+            if tokio::time::timeout(SHUTDOWN_WRITES_BOUND, sweep).await.is_err() {
+                tracing::warn!("Shutdown: the sweep did not stop in time");
+            }
+        }
+        let all_runs = tokio::time::timeout(SHUTDOWN_WRITES_BOUND, self.state.runs.acquire_many(MAX_CONCURRENT_RUNS)).await;
+        if all_runs.is_err() {
+            tracing::warn!("Shutdown: background Revel writes still running after the bound");
+        }
+        if let Some(outbox) = &self.state.services.outbox {
+            outbox.drain(SHUTDOWN_EMAIL_BOUND).await;
+        }
+        tracing::info!("Shutdown: complete");
+        Ok(())
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT received"),
+        () = terminate => tracing::info!("SIGTERM received"),
+    }
+}

@@ -1,0 +1,330 @@
+//! Reading a TripleSeat event: who booked it, and its invoice (the document whose
+//! title or a view name says "invoice", else the one document with line items),
+//! with line items, billing totals, financials and payments in exact cents.
+
+use serde_json::Value;
+
+use super::id_string;
+use crate::money::Cents;
+
+/// One invoice line as TripleSeat bills it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceLine {
+    pub name: String,
+    pub quantity: i64,
+    pub unit_price: Cents,
+}
+
+impl InvoiceLine {
+    pub fn total(&self) -> Cents {
+        self.unit_price.times(self.quantity)
+    }
+}
+
+/// A billing total: tax, gratuity, a fee, or (negative) a discount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BillingTotal {
+    pub description: String,
+    pub amount: Cents,
+}
+
+impl BillingTotal {
+    pub fn is_tax(&self) -> bool {
+        self.description.to_ascii_lowercase().contains("tax")
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Invoice {
+    pub lines: Vec<InvoiceLine>,
+    pub billing_totals: Vec<BillingTotal>,
+    pub grand_total: Option<Cents>,
+    pub discounts_total: Option<Cents>,
+    pub amount_due: Option<Cents>,
+    /// Paid payments, less their refunds.
+    pub paid: Cents,
+}
+
+/// The event's identity and customer, for the order and the emails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventFacts {
+    pub id: String,
+    pub name: String,
+    pub status: Option<String>,
+    pub customer_name: Option<String>,
+    pub customer_phone: Option<String>,
+    pub grand_total: Option<Cents>,
+    pub amount_due: Option<Cents>,
+}
+
+impl EventFacts {
+    pub fn read(event: &Value, event_id: &str) -> EventFacts {
+        let contact = event.get("contact");
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(String::from);
+        let customer_name = contact
+            .map(|c| {
+                [text(c.get("first_name")), text(c.get("last_name"))]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .filter(|n| !n.is_empty())
+            .or_else(|| text(event.get("account").and_then(|a| a.get("name"))));
+        let customer_phone = contact
+            .and_then(|c| c.get("phone_numbers")?.as_array()?.first()?.get("number"))
+            .and_then(|n| text(Some(n)));
+        EventFacts {
+            id: id_string(event.get("id")).unwrap_or_else(|| event_id.to_string()),
+            name: text(event.get("name")).unwrap_or_else(|| format!("Event {event_id}")),
+            status: text(event.get("status")).map(|s| s.to_ascii_uppercase()),
+            customer_name,
+            customer_phone,
+            grand_total: event.get("grand_total").and_then(Cents::from_json),
+            amount_due: event.get("amount_due").and_then(Cents::from_json),
+        }
+    }
+}
+
+/// The event's invoice, when it has one.
+pub fn find_invoice(event: &Value) -> Option<Invoice> {
+    let documents: Vec<&Value> = event
+        .get("documents")?
+        .as_array()?
+        .iter()
+        .filter(|d| d.is_object() && d.get("deleted_at").is_none_or(Value::is_null))
+        .collect();
+    let titled: Vec<&&Value> = documents.iter().filter(|d| is_titled_invoice(d)).collect();
+    let chosen = titled
+        .iter()
+        .find(|d| has_line_items(d))
+        .or_else(|| titled.first())
+        .map(|d| **d)
+        .or_else(|| {
+            let with_items: Vec<&&Value> = documents.iter().filter(|d| has_line_items(d)).collect();
+            (with_items.len() == 1).then(|| *with_items[0])
+        })?;
+    Some(read_invoice(chosen))
+}
+
+fn is_titled_invoice(document: &Value) -> bool {
+    let says_invoice = |v: Option<&Value>| v.and_then(Value::as_str).is_some_and(|s| s.to_ascii_lowercase().contains("invoice"));
+    says_invoice(document.get("title"))
+        || document
+            .get("views")
+            .and_then(Value::as_array)
+            .is_some_and(|views| views.iter().any(|v| says_invoice(v.get("name"))))
+}
+
+fn has_line_items(document: &Value) -> bool {
+    document
+        .get("line_items")
+        .and_then(Value::as_array)
+        .is_some_and(|items| !items.is_empty())
+}
+
+fn read_invoice(document: &Value) -> Invoice {
+    let money = |v: Option<&Value>| v.and_then(Cents::from_json);
+    let financials = document.get("financials");
+    let payment_set = document.get("payment_set");
+    let lines = document
+        .get("line_items")
+        .and_then(Value::as_array)
+        .map(|items| items.iter().filter_map(read_line).collect())
+        .unwrap_or_default();
+    let billing_totals = document
+        .get("billing_totals")
+        .and_then(Value::as_array)
+        .map(|totals| {
+            totals
+                .iter()
+                .filter_map(|t| {
+                    Some(BillingTotal {
+                        description: t
+                            .get("description")
+                            .or_else(|| t.get("name"))
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string(),
+                        amount: money(t.get("total_price")).or_else(|| money(t.get("total")))?,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let amount_due = financials
+        .and_then(|f| money(f.get("amount_due")))
+        .or_else(|| payment_set.and_then(|p| money(p.get("amount_due"))))
+        .or_else(|| payment_set.and_then(|p| money(p.get("remaining_payment_amount"))));
+    let paid = payment_set
+        .and_then(|p| p.get("payments")?.as_array())
+        .map(|payments| payments.iter().map(net_paid).sum())
+        .unwrap_or(Cents::ZERO);
+    Invoice {
+        lines,
+        billing_totals,
+        grand_total: financials.and_then(|f| money(f.get("grand_total"))),
+        discounts_total: financials.and_then(|f| money(f.get("discounts_total"))),
+        amount_due,
+        paid,
+    }
+}
+
+/// A line with a name and a whole quantity at its unit price. A fractional quantity
+/// becomes one unit at the line's total, so the money stays exact.
+fn read_line(item: &Value) -> Option<InvoiceLine> {
+    let name = ["display_name", "name", "description"]
+        .iter()
+        .filter_map(|f| item.get(*f)?.as_str())
+        .map(str::trim)
+        .find(|s| !s.is_empty())
+        .unwrap_or("(unnamed item)")
+        .to_string();
+    let quantity_hundredths = item.get("quantity").and_then(Cents::from_json)?;
+    let unit_price = item.get("price").and_then(Cents::from_json);
+    let line_total = item.get("total_price").and_then(Cents::from_json);
+    if quantity_hundredths.0 <= 0 {
+        return None;
+    }
+    if quantity_hundredths.0 % 100 == 0 {
+        let quantity = quantity_hundredths.0 / 100;
+        let unit_price = unit_price.or_else(|| line_total.filter(|_| quantity == 1))?;
+        Some(InvoiceLine {
+            name,
+            quantity,
+            unit_price,
+        })
+    } else {
+        Some(InvoiceLine {
+            name,
+            quantity: 1,
+            unit_price: line_total?,
+        })
+    }
+}
+
+/// What a payment contributes: its amount less refunds when it was paid, else nothing.
+fn net_paid(payment: &Value) -> Cents {
+    let state = payment
+        .get("state")
+        .and_then(Value::as_str)
+        .map(|s| s.trim().to_ascii_lowercase());
+    let is_set = |field: &str| payment.get(field).is_some_and(|v| !v.is_null());
+    let amount = payment.get("amount").and_then(Cents::from_json).unwrap_or(Cents::ZERO);
+    let refunded = payment.get("amount_refunded").and_then(Cents::from_json);
+    let counts = match state.as_deref() {
+        Some("paid" | "completed" | "complete" | "succeeded" | "captured" | "settled" | "partially_refunded") => true,
+        // Fully refunded: only what was not given back counts, and nothing when unknown.
+        Some("refunded") => return refunded.map_or(Cents::ZERO, |r| (amount - r).max(Cents::ZERO)),
+        Some(_) => false,
+        None => is_set("paid_at") && !is_set("unpaid_at"),
+    };
+    if counts {
+        amount - refunded.unwrap_or(Cents::ZERO).min(amount)
+    } else {
+        Cents::ZERO
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fixture() -> Value {
+        serde_json::from_str::<Value>(include_str!("../../tests/fixtures/event_full.json")).unwrap()["event"].clone()
+    }
+
+    #[test]
+    fn the_fixture_invoice_reads_to_the_cent() {
+        let invoice = find_invoice(&fixture()).expect("the fixture has an invoice");
+        assert_eq!(invoice.lines.len(), 4);
+        assert_eq!(
+            invoice.lines[0],
+            InvoiceLine {
+                name: "Glazed Classic".into(),
+                quantity: 24,
+                unit_price: Cents(2_25)
+            }
+        );
+        assert_eq!(invoice.lines.iter().map(InvoiceLine::total).sum::<Cents>(), Cents(153_00));
+        assert_eq!(invoice.grand_total, Some(Cents(137_70)));
+        assert_eq!(invoice.discounts_total, Some(Cents(15_30)));
+        assert_eq!(invoice.amount_due, Some(Cents::ZERO));
+        assert_eq!(invoice.paid, Cents(137_70));
+        assert_eq!(invoice.billing_totals.len(), 2);
+    }
+
+    #[test]
+    fn the_invoice_is_found_by_view_name_or_as_the_only_document_with_items() {
+        let by_view = json!({"documents": [
+            {"title": "Order", "views": [{"name": "Invoice"}], "line_items": [{"display_name": "A", "quantity": 1, "price": 1}]}
+        ]});
+        assert_eq!(find_invoice(&by_view).unwrap().lines.len(), 1);
+        let only_items = json!({"documents": [
+            {"title": "BEO", "line_items": []},
+            {"title": "Proposal", "line_items": [{"display_name": "A", "quantity": "2", "price": "1.50"}]}
+        ]});
+        assert_eq!(find_invoice(&only_items).unwrap().lines[0].total(), Cents(3_00));
+        let two_with_items = json!({"documents": [
+            {"title": "Proposal A", "line_items": [{"display_name": "A", "quantity": 1, "price": 1}]},
+            {"title": "Proposal B", "line_items": [{"display_name": "B", "quantity": 1, "price": 1}]}
+        ]});
+        assert!(find_invoice(&two_with_items).is_none());
+        let deleted = json!({"documents": [{"title": "Invoice", "deleted_at": "01/01/2026", "line_items": []}]});
+        assert!(find_invoice(&deleted).is_none());
+        assert!(find_invoice(&json!({"documents": []})).is_none());
+        assert!(find_invoice(&json!({})).is_none());
+    }
+
+    #[test]
+    fn payments_count_only_when_paid_and_less_refunds() {
+        let cases = [
+            (json!({"amount": "50.00", "state": "paid"}), 50_00),
+            (json!({"amount": 50, "state": "PAID", "amount_refunded": "10.00"}), 40_00),
+            (json!({"amount": "50.00", "state": "refunded", "amount_refunded": "50.00"}), 0),
+            (json!({"amount": "50.00", "state": "refunded"}), 0),
+            (json!({"amount": "50.00", "state": "pending"}), 0),
+            (json!({"amount": "50.00", "state": "failed"}), 0),
+            (json!({"amount": "50.00", "paid_at": "05/14/2026 04:50 PM"}), 50_00),
+            (json!({"amount": "50.00", "paid_at": "x", "unpaid_at": "y"}), 0),
+            (json!({"amount": "50.00"}), 0),
+        ];
+        for (payment, expected) in cases {
+            assert_eq!(net_paid(&payment), Cents(expected), "{payment}");
+        }
+    }
+
+    #[test]
+    fn lines_read_quantities_and_prices_from_strings_or_numbers() {
+        let cases = [
+            (json!({"display_name": "A", "quantity": 24, "price": "2.25"}), Some(("A", 24, 2_25))),
+            (json!({"display_name": "A", "quantity": "12.0", "price": 2.75}), Some(("A", 12, 2_75))),
+            (json!({"display_name": "A", "quantity": "1.5", "price": "10", "total_price": "15.00"}), Some(("A", 1, 15_00))),
+            (json!({"name": " B ", "quantity": 1, "total_price": "4.00"}), Some(("B", 1, 4_00))),
+            (json!({"display_name": "A", "quantity": 0, "price": "1"}), None),
+            (json!({"display_name": "A", "price": "1"}), None),
+        ];
+        for (item, expected) in cases {
+            let line = read_line(&item);
+            assert_eq!(
+                line.as_ref().map(|l| (l.name.as_str(), l.quantity, l.unit_price.0)),
+                expected,
+                "{item}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_customer_comes_from_the_contact() {
+        let facts = EventFacts::read(&fixture(), "61234567");
+        assert_eq!(facts.id, "61234567");
+        assert_eq!(facts.name, "Harper Family Brunch");
+        assert_eq!(facts.status.as_deref(), Some("DEFINITE"));
+        assert_eq!(facts.customer_name.as_deref(), Some("Dana Whitfield"));
+        assert_eq!(facts.customer_phone.as_deref(), Some("702-555-0147"));
+        let account_only = EventFacts::read(&json!({"account": {"name": "Harper Family"}}), "9");
+        assert_eq!(account_only.customer_name.as_deref(), Some("Harper Family"));
+        assert_eq!(account_only.name, "Event 9");
+    }
+}
