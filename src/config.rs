@@ -22,10 +22,7 @@ use crate::upstream::RetryPolicy;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{variable}: {problem}")]
-    Invalid {
-        variable: &'static str,
-        problem: String,
-    },
+    Invalid { variable: &'static str, problem: String },
     #[error("locations: {0}")]
     Locations(#[from] locations::LocationsError),
 }
@@ -442,7 +439,9 @@ impl Config {
             tripleseat: TripleseatConfig {
                 api_base: base_url(
                     "TRIPLESEAT_API_BASE",
-                    raw.tripleseat_api_base.as_deref().unwrap_or("https://api.tripleseat.com"),
+                    raw.tripleseat_api_base
+                        .as_deref()
+                        .unwrap_or("https://api.tripleseat.com"),
                 )?,
                 public_api_key: raw.tripleseat_public_api_key.map(Secret::new),
                 oauth_client,
@@ -540,14 +539,20 @@ impl Config {
             warnings.push("TripleSeat read credentials are missing (TRIPLESEAT_PUBLIC_API_KEY or TRIPLESEAT_OAUTH_CLIENT_ID/_SECRET): events lacking data in the webhook answer EVENT_DATA_UNAVAILABLE and the sweep cannot search".to_string());
         }
         if self.revel.api_base.is_none() {
-            warnings.push("REVEL_API_BASE / REVEL_DOMAIN is not set: writes will fail as REVEL_WRITE_FAILED (use DRY_RUN)".to_string());
+            warnings.push(
+                "REVEL_API_BASE / REVEL_DOMAIN is not set: writes will fail as REVEL_WRITE_FAILED (use DRY_RUN)"
+                    .to_string(),
+            );
         }
         if self.revel.credentials.is_none() {
             warnings.push("REVEL_API_KEY / REVEL_API_SECRET are missing: Revel calls will fail as REVEL_WRITE_FAILED (use DRY_RUN)".to_string());
         }
         let missing_ids = self.revel.ids.missing();
         if !missing_ids.is_empty() {
-            warnings.push(format!("Revel ids not set, orders cannot be written: {}", missing_ids.join(", ")));
+            warnings.push(format!(
+                "Revel ids not set, orders cannot be written: {}",
+                missing_ids.join(", ")
+            ));
         }
         if self.email.is_none() {
             warnings.push("Email is not configured (SENDGRID_API_KEY, TRIPLESEAT_EMAIL_SENDER, TRIPLESEAT_EMAIL_RECIPIENTS): emails will be skipped".to_string());
@@ -630,8 +635,15 @@ fn revel_base_from_domain(domain: &str) -> Result<String, ConfigError> {
         .trim_start_matches("https://")
         .trim_end_matches('/')
         .trim_end_matches(".revelup.com");
-    if domain.is_empty() || !domain.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') {
-        return Err(invalid("REVEL_DOMAIN", "expected a subdomain such as mystore or mystore.revelup.com"));
+    if domain.is_empty()
+        || !domain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+    {
+        return Err(invalid(
+            "REVEL_DOMAIN",
+            "expected a subdomain such as mystore or mystore.revelup.com",
+        ));
     }
     Ok(format!("https://{domain}.revelup.com"))
 }
@@ -710,7 +722,10 @@ mod tests {
             (("LOG_FORMAT", "xml"), "LOG_FORMAT"),
             (("IDEMPOTENCY_MAX_ENTRIES", "0"), "IDEMPOTENCY_MAX_ENTRIES"),
             (("TRIPLESEAT_API_BASE", "not a url"), "TRIPLESEAT_API_BASE"),
-            (("TRIPLESEAT_OAUTH_CLIENT_ID", "id-only"), "TRIPLESEAT_OAUTH_CLIENT_SECRET"),
+            (
+                ("TRIPLESEAT_OAUTH_CLIENT_ID", "id-only"),
+                "TRIPLESEAT_OAUTH_CLIENT_SECRET",
+            ),
         ];
         for ((variable, value), named) in cases {
             let message = error_of(&[(variable, value)]);
@@ -720,8 +735,19 @@ mod tests {
 
     #[test]
     fn booleans_accept_true_false_one_zero_in_any_case() {
-        for (value, expected) in [("true", true), ("TRUE", true), ("1", true), ("false", false), ("0", false), ("False", false)] {
-            assert_eq!(config(&[("DRY_RUN", value)]).unwrap().dry_run, expected, "DRY_RUN={value}");
+        for (value, expected) in [
+            ("true", true),
+            ("TRUE", true),
+            ("1", true),
+            ("false", false),
+            ("0", false),
+            ("False", false),
+        ] {
+            assert_eq!(
+                config(&[("DRY_RUN", value)]).unwrap().dry_run,
+                expected,
+                "DRY_RUN={value}"
+            );
         }
     }
 
@@ -735,7 +761,11 @@ mod tests {
     fn revel_domain_becomes_a_base_url_with_or_without_the_suffix() {
         for domain in ["mystore", "mystore.revelup.com", "https://mystore.revelup.com/"] {
             let config = config(&[("REVEL_DOMAIN", domain)]).unwrap();
-            assert_eq!(config.revel.api_base.as_deref(), Some("https://mystore.revelup.com"), "{domain}");
+            assert_eq!(
+                config.revel.api_base.as_deref(),
+                Some("https://mystore.revelup.com"),
+                "{domain}"
+            );
         }
         let config = config(&[("REVEL_DOMAIN", "x"), ("REVEL_API_BASE", "http://127.0.0.1:9/")]).unwrap();
         assert_eq!(config.revel.api_base.as_deref(), Some("http://127.0.0.1:9"));
@@ -747,14 +777,23 @@ mod tests {
             ("ALLOWED_LOCATIONS", " 15901, 15902 ,,"),
             ("SENDGRID_API_KEY", "SG.x"),
             ("TRIPLESEAT_EMAIL_SENDER", "bot@example.com"),
-            ("TRIPLESEAT_EMAIL_RECIPIENTS", "ops@example.com, OPS@example.com,chef@example.com"),
+            (
+                "TRIPLESEAT_EMAIL_RECIPIENTS",
+                "ops@example.com, OPS@example.com,chef@example.com",
+            ),
             ("INJECT_STATUSES", "definite"),
         ])
         .unwrap();
-        assert_eq!(config.allowed_locations.iter().collect::<Vec<_>>(), vec!["15901", "15902"]);
+        assert_eq!(
+            config.allowed_locations.iter().collect::<Vec<_>>(),
+            vec!["15901", "15902"]
+        );
         assert_eq!(config.rules.inject_statuses, vec!["DEFINITE"]);
         assert!(config.is_location_allowed("15901") && !config.is_location_allowed("1"));
-        assert_eq!(config.email.unwrap().recipients, vec!["ops@example.com", "chef@example.com"]);
+        assert_eq!(
+            config.email.unwrap().recipients,
+            vec!["ops@example.com", "chef@example.com"]
+        );
     }
 
     #[test]

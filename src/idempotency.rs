@@ -110,7 +110,10 @@ impl IdempotencyStore {
     /// from the front. Queue records whose entry was released or replaced are stale
     /// and simply dropped when they reach the front.
     fn remember(&self, stamp: u64, key: DeliveryKey, now: Instant) {
-        let mut order = self.order.lock().expect("invariant: the order lock is never held across a panic");
+        let mut order = self
+            .order
+            .lock()
+            .expect("invariant: the order lock is never held across a panic");
         order.push_back((stamp, key));
         while let Some((front_stamp, front_key)) = order.front() {
             let current = self.entries.get(front_key).map(|e| *e);

@@ -4,6 +4,9 @@
 //! Read `pipeline` (what happens), `pipeline::outcome` (every answer), then
 //! `http::contract` (how it is said).
 
+// Tests write cents as dollars_cents (`137_70` is $137.70), which reads better than 13_770.
+#![cfg_attr(test, allow(clippy::inconsistent_digit_grouping))]
+
 /// Typed configuration from the environment, checked once at startup.
 pub mod config;
 /// SendGrid client, background outbox and message templates.

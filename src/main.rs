@@ -40,7 +40,12 @@ fn serve() -> ExitCode {
         .build()
         .expect("invariant: a tokio runtime builds on a supported platform");
     runtime.block_on(async {
-        tracing::info!("Starting {} {}: {}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"), config.summary());
+        tracing::info!(
+            "Starting {} {}: {}",
+            env!("CARGO_PKG_NAME"),
+            env!("CARGO_PKG_VERSION"),
+            config.summary()
+        );
         for warning in config.warnings() {
             tracing::warn!("{warning}");
         }
@@ -75,6 +80,9 @@ fn sign() -> ExitCode {
         eprintln!("cannot read the body from standard input: {error}");
         return ExitCode::from(1);
     }
-    println!("{}", signature::sign(&Secret::new(key), &body, chrono::Utc::now().timestamp()));
+    println!(
+        "{}",
+        signature::sign(&Secret::new(key), &body, chrono::Utc::now().timestamp())
+    );
     ExitCode::SUCCESS
 }

@@ -44,22 +44,11 @@ impl Cents {
         if whole.is_empty() && fraction.is_empty() {
             return None;
         }
-        if !whole.chars().all(|c| c.is_ascii_digit())
-            || !fraction.chars().all(|c| c.is_ascii_digit())
-        {
+        if !whole.chars().all(|c| c.is_ascii_digit()) || !fraction.chars().all(|c| c.is_ascii_digit()) {
             return None;
         }
-        let whole: i64 = if whole.is_empty() {
-            0
-        } else {
-            whole.parse().ok()?
-        };
-        let digit = |i: usize| -> i64 {
-            fraction
-                .as_bytes()
-                .get(i)
-                .map_or(0, |b| i64::from(b - b'0'))
-        };
+        let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+        let digit = |i: usize| -> i64 { fraction.as_bytes().get(i).map_or(0, |b| i64::from(b - b'0')) };
         let mut cents = whole.checked_mul(100)?.checked_add(digit(0) * 10 + digit(1))?;
         if digit(2) >= 5 {
             cents = cents.checked_add(1)?;

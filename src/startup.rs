@@ -91,9 +91,9 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let config = Arc::clone(&self.state.services.config);
         let (stop_sweep, sweep_stopped) = watch::channel(false);
-        let sweep = config
-            .sweep_interval
-            .map(|interval| tokio::spawn(Arc::clone(&self.sweeper).schedule(config.sweep_first_delay, interval, sweep_stopped)));
+        let sweep = config.sweep_interval.map(|interval| {
+            tokio::spawn(Arc::clone(&self.sweeper).schedule(config.sweep_first_delay, interval, sweep_stopped))
+        });
 
         tracing::info!(port = self.port(), "Listening");
         let app = crate::http::router(Arc::clone(&self.state));
@@ -106,7 +106,8 @@ impl Application {
                 tracing::warn!("Shutdown: the sweep did not stop in time");
             }
         }
-        let all_runs = tokio::time::timeout(SHUTDOWN_WRITES_BOUND, self.state.runs.acquire_many(MAX_CONCURRENT_RUNS)).await;
+        let all_runs =
+            tokio::time::timeout(SHUTDOWN_WRITES_BOUND, self.state.runs.acquire_many(MAX_CONCURRENT_RUNS)).await;
         if all_runs.is_err() {
             tracing::warn!("Shutdown: background Revel writes still running after the bound");
         }

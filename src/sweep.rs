@@ -62,7 +62,11 @@ impl SweepSummary {
         if self.skipped.is_empty() {
             return "none".into();
         }
-        self.skipped.iter().map(|(r, n)| format!("{r}={n}")).collect::<Vec<_>>().join(",")
+        self.skipped
+            .iter()
+            .map(|(r, n)| format!("{r}={n}"))
+            .collect::<Vec<_>>()
+            .join(",")
     }
 }
 
@@ -117,7 +121,11 @@ impl Sweeper {
             tracing::warn!("Sweep: TripleSeat read credentials are missing; nothing searched");
             return total;
         }
-        for location in config.locations.iter().filter(|l| config.is_location_allowed(&l.site_id)) {
+        for location in config
+            .locations
+            .iter()
+            .filter(|l| config.is_location_allowed(&l.site_id))
+        {
             let site = self.sweep_site(&location.site_id, location.timezone).await;
             tracing::info!(
                 site_id = %location.site_id,
@@ -150,7 +158,11 @@ impl Sweeper {
         let mut page = 1;
         while page <= MAX_PAGES {
             let deadline = Instant::now() + SEARCH_PAGE_BOUND;
-            let found = tokio::time::timeout_at(deadline, services.tripleseat.search_day(site_id, today, statuses, page, deadline)).await;
+            let found = tokio::time::timeout_at(
+                deadline,
+                services.tripleseat.search_day(site_id, today, statuses, page, deadline),
+            )
+            .await;
             let found = match found {
                 Ok(Ok(found)) => found,
                 Ok(Err(error)) => {
@@ -178,7 +190,11 @@ impl Sweeper {
 
     async fn sweep_event(&self, event: Value, site_id: &str, statuses: &[String], summary: &mut SweepSummary) {
         // Search does not drop LOST or other statuses on its own.
-        let status = event.get("status").and_then(Value::as_str).unwrap_or("").to_ascii_uppercase();
+        let status = event
+            .get("status")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_ascii_uppercase();
         if !statuses.contains(&status) {
             *summary.skipped.entry("STATUS_FILTERED".into()).or_default() += 1;
             return;
@@ -190,7 +206,13 @@ impl Sweeper {
         let correlation_id = correlation::new_id("sweep");
         let span = tracing::info_span!("sweep", correlation_id = %correlation_id, event_id = %event_id);
         let outcome = tracing::Instrument::instrument(
-            process_found_event(Arc::clone(&self.services), event, event_id, site_id.to_string(), correlation_id),
+            process_found_event(
+                Arc::clone(&self.services),
+                event,
+                event_id,
+                site_id.to_string(),
+                correlation_id,
+            ),
             span,
         )
         .await;

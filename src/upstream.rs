@@ -128,7 +128,13 @@ mod tests {
         let calls = AtomicU32::new(0);
         let result: Result<u32, &str> = with_retry(quick(), None, |n| {
             calls.fetch_add(1, Ordering::SeqCst);
-            async move { if n < 3 { Err(Failure::Retry("busy")) } else { Ok(n) } }
+            async move {
+                if n < 3 {
+                    Err(Failure::Retry("busy"))
+                } else {
+                    Ok(n)
+                }
+            }
         })
         .await;
         assert_eq!(result, Ok(3));
@@ -158,10 +164,11 @@ mod tests {
             max: Duration::from_secs(60),
         };
         let started = Instant::now();
-        let result: Result<(), &str> = with_retry(policy, Some(Instant::now() + Duration::from_millis(50)), |_| async {
-            Err(Failure::Retry("down"))
-        })
-        .await;
+        let result: Result<(), &str> =
+            with_retry(policy, Some(Instant::now() + Duration::from_millis(50)), |_| async {
+                Err(Failure::Retry("down"))
+            })
+            .await;
         assert_eq!(result, Err("down"));
         assert!(started.elapsed() < Duration::from_secs(1));
     }

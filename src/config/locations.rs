@@ -99,7 +99,10 @@ impl Location {
             problem: problem.to_string(),
         };
         let Value::Object(entry) = entry else {
-            return Err(field_error("(entry)", "must be an object with name, revel_establishment and timezone"));
+            return Err(field_error(
+                "(entry)",
+                "must be an object with name, revel_establishment and timezone",
+            ));
         };
         let name = match entry.get("name") {
             Some(Value::String(name)) if !name.trim().is_empty() => name.trim().to_string(),
@@ -152,9 +155,15 @@ mod tests {
     #[test]
     fn problems_name_the_site_and_field() {
         let cases = [
-            (r#"{"1": {"revel_establishment": 4, "timezone": "Mars/Base"}}"#, "site 1: field timezone"),
+            (
+                r#"{"1": {"revel_establishment": 4, "timezone": "Mars/Base"}}"#,
+                "site 1: field timezone",
+            ),
             (r#"{"2": {"timezone": "UTC"}}"#, "site 2: field revel_establishment"),
-            (r#"{"3": {"revel_establishment": "four", "timezone": "UTC"}}"#, "site 3: field revel_establishment"),
+            (
+                r#"{"3": {"revel_establishment": "four", "timezone": "UTC"}}"#,
+                "site 3: field revel_establishment",
+            ),
             (r#"{"4": {"revel_establishment": 1}}"#, "site 4: field timezone"),
             (r#"{"5": "Summerlin"}"#, "site 5: field (entry)"),
             (r#"[1, 2]"#, "must be a JSON object"),

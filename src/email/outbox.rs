@@ -27,7 +27,9 @@ impl Outbox {
             while let Some(message) = queue.recv().await {
                 let sent = with_retry(policy, None, |_| client.send(&message)).await;
                 match sent {
-                    Ok(()) => tracing::info!(correlation_id = %message.correlation_id, subject = %message.subject, "Email sent"),
+                    Ok(()) => {
+                        tracing::info!(correlation_id = %message.correlation_id, subject = %message.subject, "Email sent")
+                    }
                     Err(error) => tracing::error!(
                         correlation_id = %message.correlation_id,
                         subject = %message.subject,
@@ -45,7 +47,10 @@ impl Outbox {
 
     /// Queues a message without waiting.
     pub fn enqueue(&self, message: Message) {
-        let sender = self.sender.lock().expect("invariant: the sender lock is never held across a panic");
+        let sender = self
+            .sender
+            .lock()
+            .expect("invariant: the sender lock is never held across a panic");
         let Some(sender) = sender.as_ref() else {
             tracing::warn!(subject = %message.subject, "Email dropped: the service is shutting down");
             return;
@@ -60,7 +65,12 @@ impl Outbox {
 
     /// Stops taking messages and waits, at most `bound`, for the queued ones to go.
     pub async fn drain(&self, bound: Duration) {
-        drop(self.sender.lock().expect("invariant: the sender lock is never held across a panic").take());
+        drop(
+            self.sender
+                .lock()
+                .expect("invariant: the sender lock is never held across a panic")
+                .take(),
+        );
         if let Some(worker) = self.worker.lock().await.take() {
             if tokio::time::timeout(bound, worker).await.is_err() {
                 tracing::warn!(bound_secs = bound.as_secs(), "Email queue not drained before shutdown");

@@ -5,8 +5,8 @@ use std::fmt::Write;
 
 use super::Message;
 use crate::config::Location;
-use crate::revel::order_plan::PlannedOrder;
 use crate::pipeline::validation::ValidatedEvent;
+use crate::revel::order_plan::PlannedOrder;
 
 /// What a success email tells.
 pub struct Injected<'a> {
@@ -110,7 +110,9 @@ pub fn success(facts: &Injected<'_>) -> Message {
 }
 
 pub fn failure(facts: &Failed<'_>) -> Message {
-    let event_label = facts.event_id.map_or_else(|| "unknown event".to_string(), |id| format!("Event #{id}"));
+    let event_label = facts
+        .event_id
+        .map_or_else(|| "unknown event".to_string(), |id| format!("Event #{id}"));
     let subject = format!("FAILED: Triple Seat Event Injection — {}", one_line(&event_label));
 
     let mut text = format!(
@@ -121,14 +123,25 @@ pub fn failure(facts: &Failed<'_>) -> Message {
     let mut details = String::new();
     if let Some(name) = facts.event_name {
         let _ = writeln!(text, "Event: {name}");
-        let _ = write!(details, "<tr><th style=\"text-align:left\">Event</th><td>{}</td></tr>", escape(name));
+        let _ = write!(
+            details,
+            "<tr><th style=\"text-align:left\">Event</th><td>{}</td></tr>",
+            escape(name)
+        );
     }
     if let Some(location) = facts.location {
         let _ = writeln!(text, "Location: {location}");
-        let _ = write!(details, "<tr><th style=\"text-align:left\">Location</th><td>{}</td></tr>", escape(location));
+        let _ = write!(
+            details,
+            "<tr><th style=\"text-align:left\">Location</th><td>{}</td></tr>",
+            escape(location)
+        );
     }
     if let Some(order) = facts.partial_order_id {
-        let _ = writeln!(text, "Partial Revel order: {order} (started but not complete; a redelivery will complete it)");
+        let _ = writeln!(
+            text,
+            "Partial Revel order: {order} (started but not complete; a redelivery will complete it)"
+        );
         let _ = write!(
             details,
             "<tr><th style=\"text-align:left\">Partial Revel order</th><td>{}</td></tr>",
@@ -195,7 +208,10 @@ mod tests {
 
     #[test]
     fn html_special_characters_are_escaped() {
-        assert_eq!(escape("<script>alert('x')</script> & \"q\""), "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;");
+        assert_eq!(
+            escape("<script>alert('x')</script> & \"q\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
+        );
     }
 
     #[test]

@@ -107,9 +107,9 @@ pub fn render(outcome: &Outcome, facts: &Facts, correlation_id: &str) -> Respons
         site_id: facts.site_id.as_deref(),
         time_gate,
         revel_order_id: match outcome {
-            Outcome::RevelInjected { order_id } | Outcome::AlreadyInjected { order_id } | Outcome::RevelPartialOrder { order_id } => {
-                Some(order_id)
-            }
+            Outcome::RevelInjected { order_id }
+            | Outcome::AlreadyInjected { order_id }
+            | Outcome::RevelPartialOrder { order_id } => Some(order_id),
             _ => None,
         },
         authorization_status: matches!(outcome, Outcome::TripleseatAuthorizationDenied).then_some("DENIED"),

@@ -14,7 +14,12 @@ mod tests {
             let id = super::new_id("req");
             assert_eq!(id.len(), 12, "{id}");
             assert!(id.starts_with("req-"));
-            assert!(id[4..].chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{id}");
+            assert!(
+                id[4..]
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()),
+                "{id}"
+            );
         }
     }
 }

@@ -35,7 +35,10 @@ pub async fn probe(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Valu
                 _ => None,
             };
             tracing::warn!(%error, "Revel probe failed");
-            (StatusCode::BAD_GATEWAY, Json(json!({"status": upstream, "error": error.to_string()})))
+            (
+                StatusCode::BAD_GATEWAY,
+                Json(json!({"status": upstream, "error": error.to_string()})),
+            )
         }
     }
 }

@@ -37,14 +37,22 @@ async fn handle(state: Arc<AppState>, mode: Mode, headers: &HeaderMap, body: Bod
     let progress = Arc::new(Progress::default());
     let incoming = Incoming {
         mode,
-        signature: headers.get("x-signature").and_then(|v| v.to_str().ok()).map(String::from),
+        signature: headers
+            .get("x-signature")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from),
         body,
     };
     let deadline = state.services.config.webhook_deadline + DEADLINE_GRACE;
     let Ok(permit) = Arc::clone(&state.runs).acquire_owned().await else {
         return contract::render(&Outcome::InternalError, &progress.facts(), &correlation_id);
     };
-    let run = pipeline::process(Arc::clone(&state.services), incoming, correlation_id.clone(), Arc::clone(&progress));
+    let run = pipeline::process(
+        Arc::clone(&state.services),
+        incoming,
+        correlation_id.clone(),
+        Arc::clone(&progress),
+    );
     let task = tokio::spawn(
         async move {
             let outcome = run.await;

@@ -35,7 +35,9 @@ impl<'a> EventSource<'a> {
 
     /// The payload's own date, if it has one.
     pub fn payload_date(&self) -> Result<NaiveDate, DateProblem> {
-        self.payload.as_ref().map_or(Err(DateProblem::Missing), time_gate::event_date)
+        self.payload
+            .as_ref()
+            .map_or(Err(DateProblem::Missing), time_gate::event_date)
     }
 
     /// The site, read from the API when the payload had none.
@@ -90,7 +92,12 @@ impl<'a> EventSource<'a> {
 
 /// Has status, a date, and an invoice with line items and payment data.
 fn is_complete(event: &Value) -> bool {
-    let has_text = |field: &str| event.get(field).and_then(Value::as_str).is_some_and(|s| !s.trim().is_empty());
+    let has_text = |field: &str| {
+        event
+            .get(field)
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.trim().is_empty())
+    };
     let has_payments = event
         .get("documents")
         .and_then(Value::as_array)
@@ -149,7 +156,8 @@ mod tests {
 
     #[test]
     fn the_payload_wins_and_the_api_fills_gaps() {
-        let payload = json!({"id": 1, "name": "Webhook name", "status": "DEFINITE", "grand_total": null, "documents": []});
+        let payload =
+            json!({"id": 1, "name": "Webhook name", "status": "DEFINITE", "grand_total": null, "documents": []});
         let api = json!({"id": 1, "name": "API name", "status": "TENTATIVE", "grand_total": "137.70", "documents": [{"id": 9}], "event_date": "05/16/2026"});
         let merged = merge(&payload, &api);
         assert_eq!(merged["name"], "Webhook name");
@@ -172,7 +180,8 @@ mod tests {
     fn a_full_payload_is_complete_and_a_status_change_is_not() {
         let full: Value = serde_json::from_str(include_str!("../../tests/fixtures/event_full.json")).unwrap();
         assert!(is_complete(&full["event"]));
-        let status_change: Value = serde_json::from_str(include_str!("../../tests/fixtures/webhook_status_change.json")).unwrap();
+        let status_change: Value =
+            serde_json::from_str(include_str!("../../tests/fixtures/webhook_status_change.json")).unwrap();
         assert!(!is_complete(&status_change["event"]));
     }
 }

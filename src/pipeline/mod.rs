@@ -96,11 +96,19 @@ impl Progress {
     }
 
     pub fn facts(&self) -> Facts {
-        self.facts.lock().expect("invariant: facts are never locked across a panic").clone()
+        self.facts
+            .lock()
+            .expect("invariant: facts are never locked across a panic")
+            .clone()
     }
 
     fn note(&self, update: impl FnOnce(&mut Facts)) {
-        update(&mut self.facts.lock().expect("invariant: facts are never locked across a panic"));
+        update(
+            &mut self
+                .facts
+                .lock()
+                .expect("invariant: facts are never locked across a panic"),
+        );
     }
 }
 
@@ -114,7 +122,12 @@ pub struct Incoming {
 type Step<T> = Result<T, Outcome>;
 
 /// Runs a webhook delivery through SPEC 4's steps 1–14.
-pub async fn process(services: Arc<Services>, incoming: Incoming, correlation_id: String, progress: Arc<Progress>) -> Outcome {
+pub async fn process(
+    services: Arc<Services>,
+    incoming: Incoming,
+    correlation_id: String,
+    progress: Arc<Progress>,
+) -> Outcome {
     let run = Run::new(&services, incoming.mode, correlation_id, progress);
     let outcome = run.delivery(incoming).await.unwrap_or_else(|stop| stop);
     run.finish(&outcome);
@@ -122,7 +135,13 @@ pub async fn process(services: Arc<Services>, incoming: Incoming, correlation_id
 }
 
 /// Runs an event the sweep found through steps 8–14, under the same guards.
-pub async fn process_found_event(services: Arc<Services>, event: Value, event_id: String, site_id: String, correlation_id: String) -> Outcome {
+pub async fn process_found_event(
+    services: Arc<Services>,
+    event: Value,
+    event_id: String,
+    site_id: String,
+    correlation_id: String,
+) -> Outcome {
     let run = Run::new(&services, Mode::Sweep, correlation_id, Arc::default());
     let outcome = match guards::connector_enabled(&services.config) {
         Ok(()) => {
@@ -173,7 +192,7 @@ impl<'a> Run<'a> {
     /// Steps 1–7, then the shared remainder.
     async fn delivery(&self, incoming: Incoming) -> Step<Outcome> {
         guards::connector_enabled(self.config)?; // CONNECTOR_DISABLED
-        // Read only after the kill switch: a disabled connector does no work at all.
+                                                 // Read only after the kill switch: a disabled connector does no work at all.
         let body = read_body(incoming.body, self.config.webhook_max_bytes).await?; // PAYLOAD_TOO_LARGE
         if incoming.mode == Mode::Signed {
             self.verify_signature(incoming.signature.as_deref(), &body)?; // SIGNATURE_VERIFICATION_FAILED_*
@@ -269,7 +288,12 @@ impl<'a> Run<'a> {
     fn time_gate(&self, day: Result<NaiveDate, DateProblem>, location: &Location) -> Step<NaiveDate> {
         let closed = match day {
             Err(problem) => GateClosed::from_problem(problem),
-            Ok(day) => match GateClosed::from_gate(check_time_gate(day, location.timezone, self.now, self.config.injection_window)) {
+            Ok(day) => match GateClosed::from_gate(check_time_gate(
+                day,
+                location.timezone,
+                self.now,
+                self.config.injection_window,
+            )) {
                 None => {
                     tracing::info!(%day, timezone = %location.timezone, "Time gate: OPEN");
                     self.progress.note(|f| f.time_gate = Some(GateState::Open));
@@ -292,7 +316,8 @@ impl<'a> Run<'a> {
                     paid = %validated.totals.paid,
                     "Validation: passed"
                 );
-                self.progress.note(|f| f.event_name = Some(validated.facts.name.clone()));
+                self.progress
+                    .note(|f| f.event_name = Some(validated.facts.name.clone()));
                 Ok(validated)
             }
             Err(failure) => {
@@ -330,16 +355,22 @@ impl<'a> Run<'a> {
         if let Some(order) = &existing {
             if order.is_complete {
                 tracing::info!(order_id = %order.id, "Revel: order already exists (ALREADY_INJECTED)");
-                return Ok(Outcome::AlreadyInjected { order_id: order.id.clone() });
+                return Ok(Outcome::AlreadyInjected {
+                    order_id: order.id.clone(),
+                });
             }
             if !order.is_ours {
                 tracing::error!(order_id = %order.id, "Revel: an incomplete order made elsewhere exists (REVEL_PARTIAL_ORDER)");
-                return Err(Outcome::RevelPartialOrder { order_id: order.id.clone() });
+                return Err(Outcome::RevelPartialOrder {
+                    order_id: order.id.clone(),
+                });
             }
         }
         let catalog = tokio::time::timeout_at(
             self.deadline,
-            self.services.catalog.products(revel, &location.revel_establishment, Some(self.deadline)),
+            self.services
+                .catalog
+                .products(revel, &location.revel_establishment, Some(self.deadline)),
         )
         .await
         .map_err(|_| revel_read_failed("catalogue read", None))?
@@ -388,7 +419,12 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn plan(&self, event: &ValidatedEvent, location: &Location, catalog: Option<&[crate::revel::catalog::Product]>) -> Step<PlannedOrder> {
+    fn plan(
+        &self,
+        event: &ValidatedEvent,
+        location: &Location,
+        catalog: Option<&[crate::revel::catalog::Product]>,
+    ) -> Step<PlannedOrder> {
         let matching = Matching {
             catalog,
             threshold: self.config.product_match_threshold,

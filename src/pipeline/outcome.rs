@@ -114,7 +114,10 @@ impl Outcome {
             | Outcome::ValidationFailed(_)
             | Outcome::TripleseatAuthorizationDenied
             | Outcome::AlreadyInjected { .. } => true,
-            Outcome::TimeGateClosed(why) => matches!(why, GateClosed::TooEarly | GateClosed::EventDayPassed | GateClosed::OutsideWindow),
+            Outcome::TimeGateClosed(why) => matches!(
+                why,
+                GateClosed::TooEarly | GateClosed::EventDayPassed | GateClosed::OutsideWindow
+            ),
             Outcome::SignatureVerificationFailed(_)
             | Outcome::PayloadTooLarge
             | Outcome::InvalidJson
@@ -143,7 +146,10 @@ impl Outcome {
             | Outcome::AlreadyInjected { .. }
             | Outcome::ValidationFailed(_)
             | Outcome::TripleseatAuthorizationDenied => true,
-            Outcome::TimeGateClosed(why) => matches!(why, GateClosed::TooEarly | GateClosed::EventDayPassed | GateClosed::OutsideWindow),
+            Outcome::TimeGateClosed(why) => matches!(
+                why,
+                GateClosed::TooEarly | GateClosed::EventDayPassed | GateClosed::OutsideWindow
+            ),
             Outcome::DryRun
             | Outcome::ConnectorDisabled
             | Outcome::MissingTriggerType
@@ -182,9 +188,9 @@ impl Outcome {
     /// The order id to report, on inject and already-injected (and a partial order).
     pub fn revel_order_id(&self) -> Option<&str> {
         match self {
-            Outcome::RevelInjected { order_id } | Outcome::AlreadyInjected { order_id } | Outcome::RevelPartialOrder { order_id } => {
-                Some(order_id)
-            }
+            Outcome::RevelInjected { order_id }
+            | Outcome::AlreadyInjected { order_id }
+            | Outcome::RevelPartialOrder { order_id } => Some(order_id),
             _ => None,
         }
     }
@@ -202,12 +208,18 @@ impl Outcome {
             Outcome::TimeGateClosed(GateClosed::TooEarly) => "the event is on a later day",
             Outcome::TimeGateClosed(GateClosed::EventDayPassed) => "the event's day has passed",
             Outcome::TimeGateClosed(GateClosed::OutsideWindow) => "it is outside the injection window",
-            Outcome::TimeGateClosed(GateClosed::InvalidDateFormat) => "the event date is in a format that cannot be read",
+            Outcome::TimeGateClosed(GateClosed::InvalidDateFormat) => {
+                "the event date is in a format that cannot be read"
+            }
             Outcome::TimeGateClosed(GateClosed::MissingData) => "the event has no date",
-            Outcome::ValidationFailed(ValidationFailure::StatusNotInjectable) => "the event's status is not one that is injected",
+            Outcome::ValidationFailed(ValidationFailure::StatusNotInjectable) => {
+                "the event's status is not one that is injected"
+            }
             Outcome::ValidationFailed(ValidationFailure::NoBillingInvoice) => "the event has no invoice",
             Outcome::ValidationFailed(ValidationFailure::InvoiceNotClosed) => "the invoice still has an amount due",
-            Outcome::ValidationFailed(ValidationFailure::PaymentInsufficient) => "payments do not cover the invoice total",
+            Outcome::ValidationFailed(ValidationFailure::PaymentInsufficient) => {
+                "payments do not cover the invoice total"
+            }
             Outcome::ValidationFailed(ValidationFailure::NoLineItems) => "the invoice has no line items",
             Outcome::TripleseatAuthorizationDenied => "TripleSeat refused the connector's credentials",
             Outcome::AlreadyInjected { .. } => "Revel already holds this event's order",
@@ -256,8 +268,14 @@ mod tests {
             Outcome::InternalError,
         ];
         all.extend(
-            [GateClosed::TooEarly, GateClosed::EventDayPassed, GateClosed::OutsideWindow, GateClosed::InvalidDateFormat, GateClosed::MissingData]
-                .map(Outcome::TimeGateClosed),
+            [
+                GateClosed::TooEarly,
+                GateClosed::EventDayPassed,
+                GateClosed::OutsideWindow,
+                GateClosed::InvalidDateFormat,
+                GateClosed::MissingData,
+            ]
+            .map(Outcome::TimeGateClosed),
         );
         all.extend(
             [
@@ -301,10 +319,30 @@ mod tests {
         ("VALIDATION_FAILED_NO_LINE_ITEMS", true, false, true),
         ("TRIPLESEAT_AUTHORIZATION_DENIED", true, false, true),
         ("ALREADY_INJECTED", true, false, true),
-        ("SIGNATURE_VERIFICATION_FAILED_SIGNING_KEY_NOT_CONFIGURED", false, false, false),
-        ("SIGNATURE_VERIFICATION_FAILED_MISSING_SIGNATURE_HEADER", false, false, false),
-        ("SIGNATURE_VERIFICATION_FAILED_MALFORMED_SIGNATURE_HEADER", false, false, false),
-        ("SIGNATURE_VERIFICATION_FAILED_TIMESTAMP_OUT_OF_TOLERANCE", false, false, false),
+        (
+            "SIGNATURE_VERIFICATION_FAILED_SIGNING_KEY_NOT_CONFIGURED",
+            false,
+            false,
+            false,
+        ),
+        (
+            "SIGNATURE_VERIFICATION_FAILED_MISSING_SIGNATURE_HEADER",
+            false,
+            false,
+            false,
+        ),
+        (
+            "SIGNATURE_VERIFICATION_FAILED_MALFORMED_SIGNATURE_HEADER",
+            false,
+            false,
+            false,
+        ),
+        (
+            "SIGNATURE_VERIFICATION_FAILED_TIMESTAMP_OUT_OF_TOLERANCE",
+            false,
+            false,
+            false,
+        ),
         ("SIGNATURE_VERIFICATION_FAILED_MISMATCH", false, false, false),
         ("PAYLOAD_TOO_LARGE", false, false, false),
         ("INVALID_JSON", false, false, false),
@@ -342,7 +380,10 @@ mod tests {
     fn failure_emails_skip_skips_duplicates_denials_and_unsigned_noise() {
         for outcome in every_outcome() {
             let expected = !outcome.is_ok()
-                && !matches!(outcome, Outcome::SignatureVerificationFailed(_) | Outcome::PayloadTooLarge);
+                && !matches!(
+                    outcome,
+                    Outcome::SignatureVerificationFailed(_) | Outcome::PayloadTooLarge
+                );
             assert_eq!(outcome.warrants_failure_email(), expected, "{}", outcome.reason());
         }
         assert!(!Outcome::TripleseatAuthorizationDenied.warrants_failure_email());

@@ -61,7 +61,11 @@ pub fn parse_event_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text, "%m/%d/%Y")
         .ok()
         .filter(|_| text.len() == 10)
-        .or_else(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().filter(|_| text.len() == 10))
+        .or_else(|| {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .filter(|_| text.len() == 10)
+        })
         .or_else(|| DateTime::parse_from_rfc3339(text).ok().map(|dt| dt.date_naive()))
         .or_else(|| {
             chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
@@ -89,25 +93,115 @@ mod tests {
     fn the_gate_opens_only_on_the_sites_own_day() {
         let la = America::Los_Angeles;
         let cases = [
-            ("today in LA", date(2026, 5, 16), la, utc(2026, 5, 16, 18, 0), Gate::Open),
-            ("tomorrow in LA", date(2026, 5, 17), la, utc(2026, 5, 16, 18, 0), Gate::TooEarly),
-            ("yesterday in LA", date(2026, 5, 15), la, utc(2026, 5, 16, 18, 0), Gate::EventDayPassed),
+            (
+                "today in LA",
+                date(2026, 5, 16),
+                la,
+                utc(2026, 5, 16, 18, 0),
+                Gate::Open,
+            ),
+            (
+                "tomorrow in LA",
+                date(2026, 5, 17),
+                la,
+                utc(2026, 5, 16, 18, 0),
+                Gate::TooEarly,
+            ),
+            (
+                "yesterday in LA",
+                date(2026, 5, 15),
+                la,
+                utc(2026, 5, 16, 18, 0),
+                Gate::EventDayPassed,
+            ),
             // 06:30 UTC on the 17th is still 23:30 on the 16th in LA.
-            ("late evening in LA is still the event day", date(2026, 5, 16), la, utc(2026, 5, 17, 6, 30), Gate::Open),
-            ("one minute past LA midnight", date(2026, 5, 16), la, utc(2026, 5, 17, 7, 1), Gate::EventDayPassed),
+            (
+                "late evening in LA is still the event day",
+                date(2026, 5, 16),
+                la,
+                utc(2026, 5, 17, 6, 30),
+                Gate::Open,
+            ),
+            (
+                "one minute past LA midnight",
+                date(2026, 5, 16),
+                la,
+                utc(2026, 5, 17, 7, 1),
+                Gate::EventDayPassed,
+            ),
             // Kiritimati is UTC+14: at 10:30 UTC on the 15th it is already the 16th there.
-            ("far east of UTC is a day ahead", date(2026, 5, 16), Pacific::Kiritimati, utc(2026, 5, 15, 10, 30), Gate::Open),
-            ("just before midnight far east", date(2026, 5, 16), Pacific::Kiritimati, utc(2026, 5, 15, 9, 59), Gate::TooEarly),
-            ("Kolkata half-hour offset", date(2026, 5, 16), Asia::Kolkata, utc(2026, 5, 15, 18, 29), Gate::TooEarly),
-            ("Kolkata after its midnight", date(2026, 5, 16), Asia::Kolkata, utc(2026, 5, 15, 18, 30), Gate::Open),
+            (
+                "far east of UTC is a day ahead",
+                date(2026, 5, 16),
+                Pacific::Kiritimati,
+                utc(2026, 5, 15, 10, 30),
+                Gate::Open,
+            ),
+            (
+                "just before midnight far east",
+                date(2026, 5, 16),
+                Pacific::Kiritimati,
+                utc(2026, 5, 15, 9, 59),
+                Gate::TooEarly,
+            ),
+            (
+                "Kolkata half-hour offset",
+                date(2026, 5, 16),
+                Asia::Kolkata,
+                utc(2026, 5, 15, 18, 29),
+                Gate::TooEarly,
+            ),
+            (
+                "Kolkata after its midnight",
+                date(2026, 5, 16),
+                Asia::Kolkata,
+                utc(2026, 5, 15, 18, 30),
+                Gate::Open,
+            ),
             // DST starts 2026-03-08 in New York at 02:00 (UTC-5 to UTC-4).
-            ("spring-forward day, early", date(2026, 3, 8), America::New_York, utc(2026, 3, 8, 5, 0), Gate::Open),
-            ("spring-forward day, late", date(2026, 3, 8), America::New_York, utc(2026, 3, 9, 3, 59), Gate::Open),
-            ("after spring-forward midnight", date(2026, 3, 8), America::New_York, utc(2026, 3, 9, 4, 0), Gate::EventDayPassed),
+            (
+                "spring-forward day, early",
+                date(2026, 3, 8),
+                America::New_York,
+                utc(2026, 3, 8, 5, 0),
+                Gate::Open,
+            ),
+            (
+                "spring-forward day, late",
+                date(2026, 3, 8),
+                America::New_York,
+                utc(2026, 3, 9, 3, 59),
+                Gate::Open,
+            ),
+            (
+                "after spring-forward midnight",
+                date(2026, 3, 8),
+                America::New_York,
+                utc(2026, 3, 9, 4, 0),
+                Gate::EventDayPassed,
+            ),
             // DST ends 2026-11-01 in New York (UTC-4 to UTC-5): the day lasts 25 hours.
-            ("fall-back day, first hour", date(2026, 11, 1), America::New_York, utc(2026, 11, 1, 4, 0), Gate::Open),
-            ("fall-back day, last hour", date(2026, 11, 1), America::New_York, utc(2026, 11, 2, 4, 59), Gate::Open),
-            ("after fall-back midnight", date(2026, 11, 1), America::New_York, utc(2026, 11, 2, 5, 0), Gate::EventDayPassed),
+            (
+                "fall-back day, first hour",
+                date(2026, 11, 1),
+                America::New_York,
+                utc(2026, 11, 1, 4, 0),
+                Gate::Open,
+            ),
+            (
+                "fall-back day, last hour",
+                date(2026, 11, 1),
+                America::New_York,
+                utc(2026, 11, 2, 4, 59),
+                Gate::Open,
+            ),
+            (
+                "after fall-back midnight",
+                date(2026, 11, 1),
+                America::New_York,
+                utc(2026, 11, 2, 5, 0),
+                Gate::EventDayPassed,
+            ),
         ];
         for (description, event_day, tz, now, expected) in cases {
             assert_eq!(check_time_gate(event_day, tz, now, None), expected, "{description}");
@@ -159,10 +253,22 @@ mod tests {
     #[test]
     fn the_event_date_field_is_found_or_its_absence_named() {
         assert_eq!(event_date(&json!({"event_date": "05/16/2026"})), Ok(date(2026, 5, 16)));
-        assert_eq!(event_date(&json!({"event_date_iso8601": "2026-05-16"})), Ok(date(2026, 5, 16)));
-        assert_eq!(event_date(&json!({"event_date": "", "event_date_iso8601": "2026-05-16"})), Ok(date(2026, 5, 16)));
-        assert_eq!(event_date(&json!({"event_date": "soon"})), Err(DateProblem::InvalidFormat));
-        assert_eq!(event_date(&json!({"event_date": 20260516})), Err(DateProblem::InvalidFormat));
+        assert_eq!(
+            event_date(&json!({"event_date_iso8601": "2026-05-16"})),
+            Ok(date(2026, 5, 16))
+        );
+        assert_eq!(
+            event_date(&json!({"event_date": "", "event_date_iso8601": "2026-05-16"})),
+            Ok(date(2026, 5, 16))
+        );
+        assert_eq!(
+            event_date(&json!({"event_date": "soon"})),
+            Err(DateProblem::InvalidFormat)
+        );
+        assert_eq!(
+            event_date(&json!({"event_date": 20260516})),
+            Err(DateProblem::InvalidFormat)
+        );
         assert_eq!(event_date(&json!({"name": "x"})), Err(DateProblem::Missing));
         assert_eq!(event_date(&json!({"event_date": null})), Err(DateProblem::Missing));
     }

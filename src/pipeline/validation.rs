@@ -55,7 +55,12 @@ pub struct ValidatedEvent {
     pub totals: InvoiceTotals,
 }
 
-pub fn validate(event: &Value, event_id: &str, date: NaiveDate, rules: &Rules) -> Result<ValidatedEvent, ValidationFailure> {
+pub fn validate(
+    event: &Value,
+    event_id: &str,
+    date: NaiveDate,
+    rules: &Rules,
+) -> Result<ValidatedEvent, ValidationFailure> {
     let facts = EventFacts::read(event, event_id);
     let status = facts.status.as_deref().unwrap_or("");
     if !rules.inject_statuses.iter().any(|s| s == status) {
@@ -163,11 +168,29 @@ mod tests {
         type Edit = fn(&mut Value);
         let cases: Vec<(&str, Edit, Result<(), ValidationFailure>)> = vec![
             ("unchanged", |_| {}, Ok(())),
-            ("tentative status", |e| e["status"] = json!("TENTATIVE"), Err(ValidationFailure::StatusNotInjectable)),
-            ("missing status", |e| e["status"] = json!(null), Err(ValidationFailure::StatusNotInjectable)),
+            (
+                "tentative status",
+                |e| e["status"] = json!("TENTATIVE"),
+                Err(ValidationFailure::StatusNotInjectable),
+            ),
+            (
+                "missing status",
+                |e| e["status"] = json!(null),
+                Err(ValidationFailure::StatusNotInjectable),
+            ),
             ("lower-case status", |e| e["status"] = json!("definite"), Ok(())),
-            ("no invoice", |e| { e["documents"].as_array_mut().unwrap().remove(1); }, Err(ValidationFailure::NoBillingInvoice)),
-            ("no documents", |e| e["documents"] = json!([]), Err(ValidationFailure::NoBillingInvoice)),
+            (
+                "no invoice",
+                |e| {
+                    e["documents"].as_array_mut().unwrap().remove(1);
+                },
+                Err(ValidationFailure::NoBillingInvoice),
+            ),
+            (
+                "no documents",
+                |e| e["documents"] = json!([]),
+                Err(ValidationFailure::NoBillingInvoice),
+            ),
             (
                 "invoice with an amount due",
                 |e| {
@@ -219,11 +242,16 @@ mod tests {
                 },
                 Ok(()),
             ),
-            ("no line items", |e| invoice_mut(e)["line_items"] = json!([]), Err(ValidationFailure::NoLineItems)),
+            (
+                "no line items",
+                |e| invoice_mut(e)["line_items"] = json!([]),
+                Err(ValidationFailure::NoLineItems),
+            ),
             (
                 "money as numbers",
                 |e| {
-                    invoice_mut(e)["financials"] = json!({"amount_due": 0, "grand_total": 137.7, "discounts_total": 15.3});
+                    invoice_mut(e)["financials"] =
+                        json!({"amount_due": 0, "grand_total": 137.7, "discounts_total": 15.3});
                     invoice_mut(e)["line_items"][0]["price"] = json!(2.25);
                 },
                 Ok(()),
@@ -254,8 +282,7 @@ mod tests {
     fn totals_fall_back_to_the_event_and_billing_totals() {
         let mut event = fixture();
         invoice_mut(&mut event)["financials"] = json!(null);
-        invoice_mut(&mut event)["billing_totals"] =
-            json!([{"description": "Event Discount", "total_price": "-15.30"}, {"description": "Sales Tax", "total_price": "11.53"}]);
+        invoice_mut(&mut event)["billing_totals"] = json!([{"description": "Event Discount", "total_price": "-15.30"}, {"description": "Sales Tax", "total_price": "11.53"}]);
         event["grand_total"] = json!("149.23");
         invoice_mut(&mut event)["payment_set"]["payments"][1]["amount"] = json!("99.23");
         let totals = check(&event).unwrap();

@@ -159,10 +159,13 @@ async fn read(response: Response, is_write: bool) -> Result<Value, RevelError> {
             });
         }
     }
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|_| if is_write { RevelError::Ambiguous("body lost") } else { RevelError::Unreachable })?;
+    let bytes = response.bytes().await.map_err(|_| {
+        if is_write {
+            RevelError::Ambiguous("body lost")
+        } else {
+            RevelError::Unreachable
+        }
+    })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);
     }
@@ -174,7 +177,11 @@ fn transport_error(error: reqwest::Error, is_write: bool) -> RevelError {
         // Nothing reached Revel, so nothing can have been written.
         RevelError::Unreachable
     } else if is_write {
-        RevelError::Ambiguous(if error.is_timeout() { "timeout" } else { "connection lost" })
+        RevelError::Ambiguous(if error.is_timeout() {
+            "timeout"
+        } else {
+            "connection lost"
+        })
     } else if error.is_timeout() {
         RevelError::Timeout
     } else {

@@ -56,7 +56,11 @@ pub struct Matching<'a> {
     pub allow_partial: bool,
 }
 
-pub fn plan_order(event: &ValidatedEvent, location: &Location, matching: &Matching<'_>) -> Result<PlannedOrder, Unmatched> {
+pub fn plan_order(
+    event: &ValidatedEvent,
+    location: &Location,
+    matching: &Matching<'_>,
+) -> Result<PlannedOrder, Unmatched> {
     let mut items = Vec::new();
     let mut unmatched = Vec::new();
     let mut unmatched_value = Cents::ZERO;
@@ -132,7 +136,13 @@ mod tests {
             require_closed_invoice: true,
             require_full_payment: true,
         };
-        validate(&json["event"], "61234567", NaiveDate::from_ymd_opt(2026, 5, 16).unwrap(), &rules).unwrap()
+        validate(
+            &json["event"],
+            "61234567",
+            NaiveDate::from_ymd_opt(2026, 5, 16).unwrap(),
+            &rules,
+        )
+        .unwrap()
     }
 
     fn location() -> Location {
@@ -165,16 +175,29 @@ mod tests {
     }
 
     fn assert_invariant(plan: &PlannedOrder) {
-        assert_eq!(plan.subtotal - plan.discount + plan.tax + plan.surcharge, plan.total, "{plan:?}");
+        assert_eq!(
+            plan.subtotal - plan.discount + plan.tax + plan.surcharge,
+            plan.total,
+            "{plan:?}"
+        );
     }
 
     #[test]
     fn the_fixture_plans_to_the_invoice_to_the_cent() {
-        let catalog = catalog(&["Glazed Classic", "Maple Bar", "Chocolate Sprinkle Ring", "Coffee Carafe"]);
+        let catalog = catalog(&[
+            "Glazed Classic",
+            "Maple Bar",
+            "Chocolate Sprinkle Ring",
+            "Coffee Carafe",
+        ]);
         let plan = plan_order(&event(), &location(), &matching(&catalog, false)).unwrap();
         assert_eq!(plan.items.len(), 4);
         assert_eq!(plan.items[0].product_id.as_deref(), Some("100"));
-        assert_eq!(plan.items[0].unit_price, Cents(2_25), "TripleSeat's price, not the catalogue's");
+        assert_eq!(
+            plan.items[0].unit_price,
+            Cents(2_25),
+            "TripleSeat's price, not the catalogue's"
+        );
         assert_eq!(plan.subtotal, Cents(153_00));
         assert_eq!(plan.discount, Cents(15_30));
         assert_eq!(plan.tax, Cents::ZERO);
@@ -189,11 +212,31 @@ mod tests {
 
     #[test]
     fn charges_beyond_the_items_become_tax_and_surcharge() {
-        let catalog = catalog(&["Glazed Classic", "Maple Bar", "Chocolate Sprinkle Ring", "Coffee Carafe"]);
+        let catalog = catalog(&[
+            "Glazed Classic",
+            "Maple Bar",
+            "Chocolate Sprinkle Ring",
+            "Coffee Carafe",
+        ]);
         let cases = [
-            ("tax and gratuity", Cents(11_53), Cents(137_70 + 11_53 + 20_00), (Cents(15_30), Cents(11_53), Cents(20_00))),
-            ("tax only", Cents(11_53), Cents(137_70 + 11_53), (Cents(15_30), Cents(11_53), Cents::ZERO)),
-            ("grand total below items less discount", Cents::ZERO, Cents(130_00), (Cents(23_00), Cents::ZERO, Cents::ZERO)),
+            (
+                "tax and gratuity",
+                Cents(11_53),
+                Cents(137_70 + 11_53 + 20_00),
+                (Cents(15_30), Cents(11_53), Cents(20_00)),
+            ),
+            (
+                "tax only",
+                Cents(11_53),
+                Cents(137_70 + 11_53),
+                (Cents(15_30), Cents(11_53), Cents::ZERO),
+            ),
+            (
+                "grand total below items less discount",
+                Cents::ZERO,
+                Cents(130_00),
+                (Cents(23_00), Cents::ZERO, Cents::ZERO),
+            ),
         ];
         for (description, tax, grand_total, (discount, expected_tax, surcharge)) in cases {
             let mut event = event();
@@ -204,7 +247,11 @@ mod tests {
                 ..event.totals
             };
             let plan = plan_order(&event, &location(), &matching(&catalog, false)).unwrap();
-            assert_eq!((plan.discount, plan.tax, plan.surcharge), (discount, expected_tax, surcharge), "{description}");
+            assert_eq!(
+                (plan.discount, plan.tax, plan.surcharge),
+                (discount, expected_tax, surcharge),
+                "{description}"
+            );
             assert_eq!(plan.total, grand_total, "{description}");
             assert_invariant(&plan);
         }
@@ -214,7 +261,10 @@ mod tests {
     fn unmatched_lines_stop_the_plan_unless_partial_orders_are_allowed() {
         let catalog = catalog(&["Glazed Classic", "Maple Bar"]);
         let refused = plan_order(&event(), &location(), &matching(&catalog, false)).unwrap_err();
-        assert_eq!(refused, Unmatched(vec!["Chocolate Sprinkle Ring".into(), "Coffee Carafe".into()]));
+        assert_eq!(
+            refused,
+            Unmatched(vec!["Chocolate Sprinkle Ring".into(), "Coffee Carafe".into()])
+        );
 
         let partial = plan_order(&event(), &location(), &matching(&catalog, true)).unwrap();
         assert_eq!(partial.items.len(), 2);
@@ -230,7 +280,12 @@ mod tests {
 
     #[test]
     fn an_underpaid_invoice_plans_an_underpaid_order() {
-        let catalog = catalog(&["Glazed Classic", "Maple Bar", "Chocolate Sprinkle Ring", "Coffee Carafe"]);
+        let catalog = catalog(&[
+            "Glazed Classic",
+            "Maple Bar",
+            "Chocolate Sprinkle Ring",
+            "Coffee Carafe",
+        ]);
         let mut event = event();
         event.totals.paid = Cents(50_00);
         let plan = plan_order(&event, &location(), &matching(&catalog, false)).unwrap();

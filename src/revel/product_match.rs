@@ -76,7 +76,11 @@ mod tests {
         let cases = [
             ("exact", "Maple Bar", Some("2")),
             ("case and spaces ignored", "  maple   BAR ", Some("2")),
-            ("description after a dash", "Glazed Classic - Classic yeast-raised glazed ring", Some("1")),
+            (
+                "description after a dash",
+                "Glazed Classic - Classic yeast-raised glazed ring",
+                Some("1"),
+            ),
             ("close misspelling", "Chocolate Sprinkle Rings", Some("3")),
             ("small typo", "Cofee Carafe", Some("4")),
             ("nothing close", "Vegan Quiche Platter", None),
@@ -94,7 +98,10 @@ mod tests {
     fn the_threshold_is_respected() {
         let catalog = catalog();
         assert!(match_product("Maple Bars", &catalog, 0.99).is_none());
-        assert_eq!(match_product("Maple Bars", &catalog, 0.75).map(|p| p.id.as_str()), Some("2"));
+        assert_eq!(
+            match_product("Maple Bars", &catalog, 0.75).map(|p| p.id.as_str()),
+            Some("2")
+        );
         assert!(match_product("Maple", &[], 0.0).is_none());
     }
 }

@@ -34,9 +34,14 @@ pub struct ExistingOrder {
 /// The end of a write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteResult {
-    Injected { order_id: String },
+    Injected {
+        order_id: String,
+    },
     /// The order exists but a step could not be completed.
-    Partial { order_id: String, error: RevelError },
+    Partial {
+        order_id: String,
+        error: RevelError,
+    },
     /// Nothing was written.
     Failed(RevelError),
 }
@@ -92,10 +97,16 @@ pub async fn find_existing(
     deadline: Option<tokio::time::Instant>,
 ) -> Result<Option<ExistingOrder>, RevelError> {
     for local in [local_id(event_id), legacy_local_id(event_id)] {
-        let path = format!("/resources/Order/?establishment={establishment}&local_id={}", query_escape(&local));
+        let path = format!(
+            "/resources/Order/?establishment={establishment}&local_id={}",
+            query_escape(&local)
+        );
         let orders = client.list(&path, deadline).await?;
         if let Some(order) = orders.first() {
-            let history = order.get("orderhistory").and_then(Value::as_array).is_some_and(|h| !h.is_empty());
+            let history = order
+                .get("orderhistory")
+                .and_then(Value::as_array)
+                .is_some_and(|h| !h.is_empty());
             let has_history = order.get("has_history").and_then(Value::as_bool).unwrap_or(false);
             return Ok(Some(ExistingOrder {
                 id: id_string(order.get("id")).ok_or(RevelError::Malformed)?,
@@ -337,7 +348,10 @@ impl OrderWriter<'_> {
     }
 
     async fn find_by_uuid(&self, resource: &str, uuid: &str) -> Result<Option<Value>, RevelError> {
-        let found = self.client.list(&format!("/resources/{resource}/?uuid={uuid}"), None).await?;
+        let found = self
+            .client
+            .list(&format!("/resources/{resource}/?uuid={uuid}"), None)
+            .await?;
         Ok(found.into_iter().next())
     }
 
@@ -362,7 +376,10 @@ impl OrderWriter<'_> {
 
     /// Naive site-local time: Revel files orders under the business date it reads.
     fn timestamp(&self) -> String {
-        self.now.with_timezone(&self.timezone).format("%Y-%m-%dT%H:%M:%S").to_string()
+        self.now
+            .with_timezone(&self.timezone)
+            .format("%Y-%m-%dT%H:%M:%S")
+            .to_string()
     }
 }
 

@@ -94,7 +94,9 @@ impl TripleseatClient {
     /// `GET /v1/events/<id>.json?show_financial=true`, the `event` object of the answer.
     pub async fn event(&self, event_id: &str, deadline: Instant) -> Result<Value, TripleseatError> {
         let url = format!("{}/v1/events/{}.json", self.base, urlencode(event_id));
-        let body = self.get_json(&url, &[("show_financial", "true".to_string())], deadline).await?;
+        let body = self
+            .get_json(&url, &[("show_financial", "true".to_string())], deadline)
+            .await?;
         match body.get("event") {
             Some(event) if event.is_object() => Ok(event.clone()),
             _ if body.get("id").is_some() => Ok(body),
@@ -186,8 +188,8 @@ impl TripleseatClient {
             .send()
             .await
             .map_err(transport_failure)?;
-        let answer: TokenAnswer = serde_json::from_value(read_json(response).await?)
-            .map_err(|_| Failure::Fatal(TripleseatError::Denied))?;
+        let answer: TokenAnswer =
+            serde_json::from_value(read_json(response).await?).map_err(|_| Failure::Fatal(TripleseatError::Denied))?;
         let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(7200));
         let token = Secret::new(answer.access_token);
         *cached = Some(Token {
@@ -218,7 +220,12 @@ async fn read_json(response: Response) -> Result<Value, Failure<TripleseatError>
         .is_some_and(|ct| ct.to_ascii_lowercase().contains("text/html"));
     match status.as_u16() {
         401 | 403 => return Err(Failure::Fatal(TripleseatError::Denied)),
-        429 => return Err(Failure::RetryAfter(TripleseatError::RateLimited, retry_after(response.headers()))),
+        429 => {
+            return Err(Failure::RetryAfter(
+                TripleseatError::RateLimited,
+                retry_after(response.headers()),
+            ))
+        }
         500..=599 => return Err(Failure::Retry(TripleseatError::Status(status.as_u16()))),
         200..=299 => {}
         other => return Err(Failure::Fatal(TripleseatError::Status(other))),

@@ -74,8 +74,7 @@ impl Delivery {
     pub fn event_id(&self) -> Option<String> {
         id_string(self.event().and_then(|e| e.get("id"))).or_else(|| {
             let booking = self.booking()?;
-            id_string(booking.get("event_id"))
-                .or_else(|| id_string(booking.get("event_ids")?.as_array()?.first()))
+            id_string(booking.get("event_id")).or_else(|| id_string(booking.get("event_ids")?.as_array()?.first()))
         })
     }
 
@@ -127,9 +126,21 @@ mod tests {
     #[test]
     fn ids_are_found_where_tripleseat_puts_them() {
         let cases = [
-            (json!({"event": {"id": 61234567, "site_id": 15901}}), Some("61234567"), Some("15901")),
-            (json!({"event": {"id": "61234567"}, "site_id": "15901"}), Some("61234567"), Some("15901")),
-            (json!({"booking": {"id": 5, "event_id": 77, "site_id": 3}}), Some("77"), Some("3")),
+            (
+                json!({"event": {"id": 61234567, "site_id": 15901}}),
+                Some("61234567"),
+                Some("15901"),
+            ),
+            (
+                json!({"event": {"id": "61234567"}, "site_id": "15901"}),
+                Some("61234567"),
+                Some("15901"),
+            ),
+            (
+                json!({"booking": {"id": 5, "event_id": 77, "site_id": 3}}),
+                Some("77"),
+                Some("3"),
+            ),
             (json!({"booking": {"id": 5, "event_ids": [88, 89]}}), Some("88"), None),
             (json!({"object": {"id": 9, "site_id": 2}}), Some("9"), Some("2")),
             (json!({"object": {"id": 5, "event_ids": [66]}}), Some("66"), None),
@@ -145,8 +156,16 @@ mod tests {
 
     #[test]
     fn the_trigger_comes_from_either_field() {
-        assert_eq!(delivery(json!({"webhook_trigger_type": "UPDATE_EVENT"})).trigger().as_deref(), Some("UPDATE_EVENT"));
-        assert_eq!(delivery(json!({"type": "create_booking"})).trigger().as_deref(), Some("CREATE_BOOKING"));
+        assert_eq!(
+            delivery(json!({"webhook_trigger_type": "UPDATE_EVENT"}))
+                .trigger()
+                .as_deref(),
+            Some("UPDATE_EVENT")
+        );
+        assert_eq!(
+            delivery(json!({"type": "create_booking"})).trigger().as_deref(),
+            Some("CREATE_BOOKING")
+        );
         assert_eq!(delivery(json!({"webhook_trigger_type": " "})).trigger(), None);
         assert!(is_actionable("STATUS_CHANGE_EVENT") && !is_actionable("DELETE_EVENT"));
     }
@@ -154,7 +173,10 @@ mod tests {
     #[test]
     fn the_key_is_trigger_id_and_updated_at() {
         let d = delivery(json!({"event": {"id": 1, "updated_at": "05/14/2026 04:51 PM"}}));
-        assert_eq!(d.key("UPDATE_EVENT").unwrap().as_str(), "UPDATE_EVENT:1:05/14/2026 04:51 PM");
+        assert_eq!(
+            d.key("UPDATE_EVENT").unwrap().as_str(),
+            "UPDATE_EVENT:1:05/14/2026 04:51 PM"
+        );
         let b = delivery(json!({"booking": {"id": 5, "event_ids": [7], "updated_at": "x"}}));
         assert_eq!(b.key("CREATE_BOOKING").unwrap().as_str(), "CREATE_BOOKING:5:x");
         assert!(delivery(json!({"event": {}})).key("UPDATE_EVENT").is_none());

@@ -60,7 +60,12 @@ pub struct EventFacts {
 impl EventFacts {
     pub fn read(event: &Value, event_id: &str) -> EventFacts {
         let contact = event.get("contact");
-        let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(String::from);
+        let text = |v: Option<&Value>| {
+            v.and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+        };
         let customer_name = contact
             .map(|c| {
                 [text(c.get("first_name")), text(c.get("last_name"))]
@@ -108,7 +113,10 @@ pub fn find_invoice(event: &Value) -> Option<Invoice> {
 }
 
 fn is_titled_invoice(document: &Value) -> bool {
-    let says_invoice = |v: Option<&Value>| v.and_then(Value::as_str).is_some_and(|s| s.to_ascii_lowercase().contains("invoice"));
+    let says_invoice = |v: Option<&Value>| {
+        v.and_then(Value::as_str)
+            .is_some_and(|s| s.to_ascii_lowercase().contains("invoice"))
+    };
     says_invoice(document.get("title"))
         || document
             .get("views")
@@ -247,7 +255,10 @@ mod tests {
                 unit_price: Cents(2_25)
             }
         );
-        assert_eq!(invoice.lines.iter().map(InvoiceLine::total).sum::<Cents>(), Cents(153_00));
+        assert_eq!(
+            invoice.lines.iter().map(InvoiceLine::total).sum::<Cents>(),
+            Cents(153_00)
+        );
         assert_eq!(invoice.grand_total, Some(Cents(137_70)));
         assert_eq!(invoice.discounts_total, Some(Cents(15_30)));
         assert_eq!(invoice.amount_due, Some(Cents::ZERO));
@@ -281,8 +292,14 @@ mod tests {
     fn payments_count_only_when_paid_and_less_refunds() {
         let cases = [
             (json!({"amount": "50.00", "state": "paid"}), 50_00),
-            (json!({"amount": 50, "state": "PAID", "amount_refunded": "10.00"}), 40_00),
-            (json!({"amount": "50.00", "state": "refunded", "amount_refunded": "50.00"}), 0),
+            (
+                json!({"amount": 50, "state": "PAID", "amount_refunded": "10.00"}),
+                40_00,
+            ),
+            (
+                json!({"amount": "50.00", "state": "refunded", "amount_refunded": "50.00"}),
+                0,
+            ),
             (json!({"amount": "50.00", "state": "refunded"}), 0),
             (json!({"amount": "50.00", "state": "pending"}), 0),
             (json!({"amount": "50.00", "state": "failed"}), 0),
@@ -298,10 +315,22 @@ mod tests {
     #[test]
     fn lines_read_quantities_and_prices_from_strings_or_numbers() {
         let cases = [
-            (json!({"display_name": "A", "quantity": 24, "price": "2.25"}), Some(("A", 24, 2_25))),
-            (json!({"display_name": "A", "quantity": "12.0", "price": 2.75}), Some(("A", 12, 2_75))),
-            (json!({"display_name": "A", "quantity": "1.5", "price": "10", "total_price": "15.00"}), Some(("A", 1, 15_00))),
-            (json!({"name": " B ", "quantity": 1, "total_price": "4.00"}), Some(("B", 1, 4_00))),
+            (
+                json!({"display_name": "A", "quantity": 24, "price": "2.25"}),
+                Some(("A", 24, 2_25)),
+            ),
+            (
+                json!({"display_name": "A", "quantity": "12.0", "price": 2.75}),
+                Some(("A", 12, 2_75)),
+            ),
+            (
+                json!({"display_name": "A", "quantity": "1.5", "price": "10", "total_price": "15.00"}),
+                Some(("A", 1, 15_00)),
+            ),
+            (
+                json!({"name": " B ", "quantity": 1, "total_price": "4.00"}),
+                Some(("B", 1, 4_00)),
+            ),
             (json!({"display_name": "A", "quantity": 0, "price": "1"}), None),
             (json!({"display_name": "A", "price": "1"}), None),
         ];

@@ -70,9 +70,9 @@ impl Verifier<'_> {
                     return Err(SignatureError::TimestampOutOfTolerance);
                 }
                 let expected = mac(key, &[t.to_string().as_bytes(), b".", body]);
-                let matched = macs
-                    .iter()
-                    .fold(subtle::Choice::from(0), |any, candidate| any | expected.as_slice().ct_eq(candidate));
+                let matched = macs.iter().fold(subtle::Choice::from(0), |any, candidate| {
+                    any | expected.as_slice().ct_eq(candidate)
+                });
                 if bool::from(matched) {
                     Ok(())
                 } else {
@@ -104,7 +104,8 @@ pub fn sign_plain(key: &Secret, body: &[u8]) -> String {
 }
 
 fn mac(key: &Secret, parts: &[&[u8]]) -> Vec<u8> {
-    let mut mac = HmacSha256::new_from_slice(key.expose().as_bytes()).expect("invariant: HMAC takes keys of any length");
+    let mut mac =
+        HmacSha256::new_from_slice(key.expose().as_bytes()).expect("invariant: HMAC takes keys of any length");
     for part in parts {
         mac.update(part);
     }
@@ -126,7 +127,13 @@ fn parse(header: &str) -> Result<Header, SignatureError> {
     for part in header.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (k, v) = part.split_once('=').ok_or(SignatureError::MalformedSignatureHeader)?;
         match k.trim() {
-            "t" if t.is_none() => t = Some(v.trim().parse::<i64>().map_err(|_| SignatureError::MalformedSignatureHeader)?),
+            "t" if t.is_none() => {
+                t = Some(
+                    v.trim()
+                        .parse::<i64>()
+                        .map_err(|_| SignatureError::MalformedSignatureHeader)?,
+                )
+            }
             "v1" => macs.push(hex_mac(v.trim()).ok_or(SignatureError::MalformedSignatureHeader)?),
             // Other schemes' values (e.g. `v0`) are ignored, as signers add them over time.
             other if other.starts_with('v') && other[1..].chars().all(|c| c.is_ascii_digit()) && other.len() > 1 => {}
@@ -181,31 +188,122 @@ mod tests {
         let plain_b64 = BASE64.encode(hex::decode(&plain_hex).unwrap());
         let wrong_key = sign(&Secret::new("other-key"), BODY, NOW);
         let zeros = "0".repeat(64);
-        let cases: Vec<(&str, String, &[u8], SignatureScheme, Result<(), SignatureError>)> = vec![
+        type Case<'a> = (&'a str, String, &'a [u8], SignatureScheme, Result<(), SignatureError>);
+        let cases: Vec<Case> = vec![
             ("valid timestamped", good.clone(), BODY, Auto, Ok(())),
-            ("parts reversed with spaces", format!(" v1={good_mac} , t={NOW} "), BODY, Auto, Ok(())),
-            ("several v1, one valid", format!("t={NOW},v1={zeros},v1={good_mac}"), BODY, Auto, Ok(())),
-            ("unknown v0 ignored", format!("t={NOW},v0=abc,v1={good_mac}"), BODY, Auto, Ok(())),
+            (
+                "parts reversed with spaces",
+                format!(" v1={good_mac} , t={NOW} "),
+                BODY,
+                Auto,
+                Ok(()),
+            ),
+            (
+                "several v1, one valid",
+                format!("t={NOW},v1={zeros},v1={good_mac}"),
+                BODY,
+                Auto,
+                Ok(()),
+            ),
+            (
+                "unknown v0 ignored",
+                format!("t={NOW},v0=abc,v1={good_mac}"),
+                BODY,
+                Auto,
+                Ok(()),
+            ),
             ("bare hex MAC", plain_hex.clone(), BODY, Auto, Ok(())),
             ("bare upper-case hex MAC", plain_hex.to_uppercase(), BODY, Auto, Ok(())),
             ("bare base64 MAC", plain_b64.clone(), BODY, Auto, Ok(())),
-            ("sha256= prefixed MAC", format!("sha256={plain_hex}"), BODY, Auto, Ok(())),
+            (
+                "sha256= prefixed MAC",
+                format!("sha256={plain_hex}"),
+                BODY,
+                Auto,
+                Ok(()),
+            ),
             ("wrong key", wrong_key, BODY, Auto, Err(Mismatch)),
-            ("tampered body", good.clone(), b"{\"tampered\":true}", Auto, Err(Mismatch)),
+            (
+                "tampered body",
+                good.clone(),
+                b"{\"tampered\":true}",
+                Auto,
+                Err(Mismatch),
+            ),
             ("tampered body, plain", plain_hex.clone(), b"{}", Auto, Err(Mismatch)),
-            ("stale timestamp", sign(&key(), BODY, NOW - 301), BODY, Auto, Err(TimestampOutOfTolerance)),
-            ("future timestamp", sign(&key(), BODY, NOW + 301), BODY, Auto, Err(TimestampOutOfTolerance)),
+            (
+                "stale timestamp",
+                sign(&key(), BODY, NOW - 301),
+                BODY,
+                Auto,
+                Err(TimestampOutOfTolerance),
+            ),
+            (
+                "future timestamp",
+                sign(&key(), BODY, NOW + 301),
+                BODY,
+                Auto,
+                Err(TimestampOutOfTolerance),
+            ),
             ("edge of tolerance", sign(&key(), BODY, NOW - 300), BODY, Auto, Ok(())),
-            ("garbage", "not a signature".into(), BODY, Auto, Err(MalformedSignatureHeader)),
-            ("t without v1", format!("t={NOW}"), BODY, Auto, Err(MalformedSignatureHeader)),
-            ("v1 without t", format!("v1={good_mac}"), BODY, Auto, Err(MalformedSignatureHeader)),
-            ("t not a number", format!("t=soon,v1={good_mac}"), BODY, Auto, Err(MalformedSignatureHeader)),
-            ("v1 not hex", format!("t={NOW},v1=xyz"), BODY, Auto, Err(MalformedSignatureHeader)),
+            (
+                "garbage",
+                "not a signature".into(),
+                BODY,
+                Auto,
+                Err(MalformedSignatureHeader),
+            ),
+            (
+                "t without v1",
+                format!("t={NOW}"),
+                BODY,
+                Auto,
+                Err(MalformedSignatureHeader),
+            ),
+            (
+                "v1 without t",
+                format!("v1={good_mac}"),
+                BODY,
+                Auto,
+                Err(MalformedSignatureHeader),
+            ),
+            (
+                "t not a number",
+                format!("t=soon,v1={good_mac}"),
+                BODY,
+                Auto,
+                Err(MalformedSignatureHeader),
+            ),
+            (
+                "v1 not hex",
+                format!("t={NOW},v1=xyz"),
+                BODY,
+                Auto,
+                Err(MalformedSignatureHeader),
+            ),
             ("short hex", "abcd".into(), BODY, Auto, Err(MalformedSignatureHeader)),
-            ("plain pinned refuses timestamped", good.clone(), BODY, Plain, Err(MalformedSignatureHeader)),
-            ("timestamped pinned refuses plain", plain_hex.clone(), BODY, Timestamped, Err(MalformedSignatureHeader)),
+            (
+                "plain pinned refuses timestamped",
+                good.clone(),
+                BODY,
+                Plain,
+                Err(MalformedSignatureHeader),
+            ),
+            (
+                "timestamped pinned refuses plain",
+                plain_hex.clone(),
+                BODY,
+                Timestamped,
+                Err(MalformedSignatureHeader),
+            ),
             ("plain pinned accepts plain", plain_hex, BODY, Plain, Ok(())),
-            ("timestamped pinned accepts timestamped", good, BODY, Timestamped, Ok(())),
+            (
+                "timestamped pinned accepts timestamped",
+                good,
+                BODY,
+                Timestamped,
+                Ok(()),
+            ),
         ];
         for (description, header, body, scheme, expected) in cases {
             assert_eq!(verify(Some(&header), body, scheme), expected, "{description}");
@@ -214,15 +312,24 @@ mod tests {
 
     #[test]
     fn missing_header_and_missing_key_fail_closed() {
-        assert_eq!(verify(None, BODY, SignatureScheme::Auto), Err(SignatureError::MissingSignatureHeader));
-        assert_eq!(verify(Some("  "), BODY, SignatureScheme::Auto), Err(SignatureError::MissingSignatureHeader));
+        assert_eq!(
+            verify(None, BODY, SignatureScheme::Auto),
+            Err(SignatureError::MissingSignatureHeader)
+        );
+        assert_eq!(
+            verify(Some("  "), BODY, SignatureScheme::Auto),
+            Err(SignatureError::MissingSignatureHeader)
+        );
         let unkeyed = Verifier {
             key: None,
             scheme: SignatureScheme::Auto,
             tolerance_secs: 300,
         };
         let header = sign(&key(), BODY, NOW);
-        assert_eq!(unkeyed.verify(Some(&header), BODY, NOW), Err(SignatureError::SigningKeyNotConfigured));
+        assert_eq!(
+            unkeyed.verify(Some(&header), BODY, NOW),
+            Err(SignatureError::SigningKeyNotConfigured)
+        );
     }
 
     #[test]

@@ -1,0 +1,386 @@
+//! `spawn_app()`: the real application on 127.0.0.1:0 against fake TripleSeat,
+//! Revel and SendGrid servers, with a clock the test controls.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use connector::config::Config;
+use connector::pipeline::Services;
+use connector::secret::Secret;
+use connector::startup::Application;
+use connector::sweep::Sweeper;
+use connector::tripleseat::signature;
+use connector::upstream::RetryPolicy;
+use fakes::{FakeRevel, FakeSendgrid, FakeTripleseat};
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+pub const SIGNING_KEY: &str = "test-signing-key-9f8e7d";
+pub const EVENT_ID: &str = "61234567";
+pub const SITE_ID: &str = "15901";
+pub const ESTABLISHMENT: u64 = 4;
+pub const FIXTURE_PRODUCTS: [(&str, &str); 4] = [
+    ("Glazed Classic", "1.99"),
+    ("Maple Bar", "2.49"),
+    ("Chocolate Sprinkle Ring", "2.29"),
+    ("Coffee Carafe", "15.00"),
+];
+
+/// 11:00 in Las Vegas on the fixture event's day (2026-05-16).
+pub fn event_day_morning() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 5, 16, 18, 0, 0).unwrap()
+}
+
+/// The three fake upstreams, shared across app restarts.
+#[derive(Clone)]
+pub struct Fakes {
+    pub tripleseat: FakeTripleseat,
+    pub revel: FakeRevel,
+    pub sendgrid: FakeSendgrid,
+}
+
+impl Fakes {
+    pub async fn start() -> Fakes {
+        let fakes = Fakes {
+            tripleseat: FakeTripleseat::start().await,
+            revel: FakeRevel::start().await,
+            sendgrid: FakeSendgrid::start().await,
+        };
+        fakes
+            .revel
+            .add_establishment(ESTABLISHMENT, "Sample Doughnuts - Summerlin");
+        fakes.revel.add_establishment(7, "Sample Doughnuts - Downtown");
+        for (name, price) in FIXTURE_PRODUCTS {
+            fakes.revel.add_product(ESTABLISHMENT, name, price);
+            fakes.revel.add_product(7, name, price);
+        }
+        // Enough other products that the catalogue spans several pages of 20.
+        for n in 0..30 {
+            fakes
+                .revel
+                .add_product(ESTABLISHMENT, &format!("Seasonal Special {n:02}"), "3.00");
+        }
+        fakes
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub http: reqwest::Client,
+    pub fakes: Fakes,
+    pub services: Arc<Services>,
+    pub sweeper: Arc<Sweeper>,
+    clock: Arc<Mutex<DateTime<Utc>>>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+/// How a test app is configured; every default can be overridden.
+pub struct AppBuilder {
+    env: Vec<(String, String)>,
+    now: DateTime<Utc>,
+    fakes: Option<Fakes>,
+    deadline: Option<Duration>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    AppBuilder::new().spawn().await
+}
+
+impl AppBuilder {
+    pub fn new() -> AppBuilder {
+        AppBuilder {
+            env: Vec::new(),
+            now: event_day_morning(),
+            fakes: None,
+            deadline: None,
+        }
+    }
+
+    pub fn env(mut self, name: &str, value: &str) -> AppBuilder {
+        self.env.retain(|(k, _)| k != name);
+        self.env.push((name.into(), value.into()));
+        self
+    }
+
+    /// Unsets a variable the defaults would set.
+    pub fn without(self, name: &str) -> AppBuilder {
+        self.env(name, "")
+    }
+
+    pub fn now(mut self, now: DateTime<Utc>) -> AppBuilder {
+        self.now = now;
+        self
+    }
+
+    /// Reuses fakes from an earlier app: a restart of the service.
+    pub fn fakes(mut self, fakes: &Fakes) -> AppBuilder {
+        self.fakes = Some(fakes.clone());
+        self
+    }
+
+    pub fn deadline(mut self, deadline: Duration) -> AppBuilder {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    pub async fn spawn(self) -> TestApp {
+        let fakes = match self.fakes {
+            Some(fakes) => fakes,
+            None => Fakes::start().await,
+        };
+        let locations = json!({
+            SITE_ID: {"name": "Sample Doughnuts - Summerlin", "revel_establishment": ESTABLISHMENT, "timezone": "America/Los_Angeles"},
+            "15902": {"name": "Sample Doughnuts - Downtown", "revel_establishment": "7", "timezone": "America/New_York"},
+        });
+        let mut env: Vec<(String, String)> = [
+            ("HOST", "127.0.0.1".to_string()),
+            ("PORT", "0".to_string()),
+            ("ENV", "test".to_string()),
+            ("LOCATIONS_JSON", locations.to_string()),
+            ("TRIPLESEAT_WEBHOOK_SIGNING_KEY", SIGNING_KEY.to_string()),
+            ("TRIPLESEAT_API_BASE", fakes.tripleseat.url()),
+            (
+                "TRIPLESEAT_PUBLIC_API_KEY",
+                fakes::tripleseat::PUBLIC_API_KEY.to_string(),
+            ),
+            ("REVEL_API_BASE", fakes.revel.url()),
+            ("REVEL_API_KEY", fakes::revel::API_KEY.to_string()),
+            ("REVEL_API_SECRET", fakes::revel::API_SECRET.to_string()),
+            ("REVEL_USER_ID", "11".to_string()),
+            ("REVEL_POS_STATION_ID", "22".to_string()),
+            ("REVEL_DINING_OPTION_ID", "3".to_string()),
+            ("REVEL_PAYMENT_TYPE_ID", "44".to_string()),
+            ("REVEL_DISCOUNT_ID", "55".to_string()),
+            ("SENDGRID_API_BASE", fakes.sendgrid.url()),
+            ("SENDGRID_API_KEY", fakes::sendgrid::API_KEY.to_string()),
+            ("TRIPLESEAT_EMAIL_SENDER", "connector@example.com".to_string()),
+            ("TRIPLESEAT_EMAIL_RECIPIENTS", "ops@example.com".to_string()),
+            ("SWEEP_INTERVAL_SECS", "0".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        for (name, value) in self.env {
+            env.retain(|(k, _)| *k != name);
+            env.push((name, value));
+        }
+        let mut config = Config::from_pairs(env).expect("the test configuration is valid");
+        // Fast upstream limits so fault tests take milliseconds, not the contract's seconds.
+        config.upstream.connect_timeout = Duration::from_secs(1);
+        config.upstream.request_timeout = Duration::from_millis(700);
+        config.upstream.retry = RetryPolicy {
+            attempts: 3,
+            base: Duration::from_millis(20),
+            max: Duration::from_millis(100),
+        };
+        config.sweep_first_delay = Duration::from_millis(50);
+        if let Some(deadline) = self.deadline {
+            config.webhook_deadline = deadline;
+        }
+        let clock = Arc::new(Mutex::new(self.now));
+        let reader = Arc::clone(&clock);
+        let app = Application::build_with_clock(config, Arc::new(move || *reader.lock().unwrap()))
+            .await
+            .expect("the app binds 127.0.0.1:0");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let services = app.services();
+        let sweeper = app.sweeper();
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until_stopped(async move {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            address,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            fakes,
+            services,
+            sweeper,
+            clock,
+            shutdown: Some(shutdown),
+            server: Some(server),
+        }
+    }
+}
+
+/// One webhook answer.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub request_id: Option<String>,
+    pub json: Value,
+}
+
+impl Answer {
+    /// Asserts HTTP 200, the reason, and the contract's `ok` / `processed` for it.
+    pub fn assert_reason(&self, reason: &str) -> &Answer {
+        assert_eq!(self.status, 200, "webhook answers are always HTTP 200: {self:#?}");
+        assert_eq!(
+            self.json["reason"],
+            json!(reason),
+            "unexpected reason in {:#}",
+            self.json
+        );
+        self.assert_contract();
+        self
+    }
+
+    /// The always-present fields, with their types.
+    pub fn assert_contract(&self) {
+        let j = &self.json;
+        assert!(
+            j["ok"].is_boolean() && j["processed"].is_boolean() && j["dry_run"].is_boolean(),
+            "{j:#}"
+        );
+        assert!(j["trigger"].is_string() || j["trigger"].is_null(), "{j:#}");
+        assert!(j["reason"].is_string(), "{j:#}");
+        assert!(j.get("event_id").is_some() && j.get("site_id").is_some(), "{j:#}");
+        let correlation = j["correlation_id"].as_str().expect("correlation_id");
+        assert!(
+            correlation.starts_with("req-") && correlation.len() == 12,
+            "{correlation}"
+        );
+        assert_eq!(
+            self.request_id.as_deref(),
+            Some(correlation),
+            "X-Request-Id matches the body"
+        );
+    }
+
+    pub fn ok_processed(&self) -> (bool, bool) {
+        (
+            self.json["ok"].as_bool().unwrap(),
+            self.json["processed"].as_bool().unwrap(),
+        )
+    }
+}
+
+impl TestApp {
+    pub fn set_now(&self, now: DateTime<Utc>) {
+        *self.clock.lock().unwrap() = now;
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        *self.clock.lock().unwrap()
+    }
+
+    /// The `X-Signature` for `body` at the app's current time.
+    pub fn sign(&self, body: &[u8]) -> String {
+        signature::sign(&Secret::new(SIGNING_KEY), body, self.now().timestamp())
+    }
+
+    pub async fn post_signed(&self, body: &Value) -> Answer {
+        let bytes = body.to_string().into_bytes();
+        let header = self.sign(&bytes);
+        self.post_raw(
+            "/webhook",
+            bytes,
+            &[("x-signature", &header), ("content-type", "application/json")],
+        )
+        .await
+    }
+
+    pub async fn post_test(&self, body: &Value) -> Answer {
+        self.post_raw(
+            "/test/webhook",
+            body.to_string().into_bytes(),
+            &[("content-type", "application/json")],
+        )
+        .await
+    }
+
+    pub async fn post_raw(&self, path: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> Answer {
+        let mut request = self.http.post(format!("{}{path}", self.address)).body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("the app answers");
+        let status = response.status().as_u16();
+        let request_id = response
+            .headers()
+            .get("x-request-id")
+            .map(|v| v.to_str().unwrap().to_string());
+        let text = response.text().await.unwrap();
+        let json = serde_json::from_str(&text).unwrap_or_else(|_| panic!("the answer is JSON: {text:?}"));
+        Answer {
+            status,
+            request_id,
+            json,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("the app answers")
+    }
+
+    /// Orders the fake Revel holds.
+    pub fn orders(&self) -> Vec<Value> {
+        self.fakes.revel.orders()
+    }
+
+    /// Waits, at most five seconds, until `count` emails have been accepted.
+    pub async fn wait_for_emails(&self, count: usize) -> Vec<Value> {
+        for _ in 0..100 {
+            let messages = self.fakes.sendgrid.messages();
+            if messages.len() >= count {
+                return messages;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("expected {count} emails, got {:#?}", self.fakes.sendgrid.messages());
+    }
+
+    /// Gives background work a moment, then returns the emails accepted so far.
+    pub async fn settled_emails(&self) -> Vec<Value> {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        self.fakes.sendgrid.messages()
+    }
+
+    /// Stops the app as SIGTERM would and waits for it to finish.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// The fixture's event object: confirmed, invoiced, paid, on 2026-05-16 at site 15901.
+pub fn paid_event() -> Value {
+    let full: Value = serde_json::from_str(include_str!("../fixtures/event_full.json")).unwrap();
+    full["event"].clone()
+}
+
+/// The fixture's status-change webhook, without documents.
+pub fn status_change_webhook() -> Value {
+    serde_json::from_str(include_str!("../fixtures/webhook_status_change.json")).unwrap()
+}
+
+pub fn webhook(trigger: &str, event: Value) -> Value {
+    json!({"webhook_trigger_type": trigger, "event": event})
+}
+
+/// The paid fixture with another id, so many events can be told apart.
+pub fn paid_event_with_id(id: u64) -> Value {
+    let mut event = paid_event();
+    event["id"] = json!(id);
+    event
+}

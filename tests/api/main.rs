@@ -1,0 +1,15 @@
+//! Black-box tests: the real app over real HTTP on 127.0.0.1 against fake
+//! TripleSeat, Revel and SendGrid servers. One binary, compiled once.
+
+mod binary;
+mod contract;
+mod email;
+mod health;
+mod helpers;
+mod idempotency;
+mod revel;
+mod signature;
+mod sweep;
+mod time_gate;
+mod tripleseat_reads;
+mod validation;

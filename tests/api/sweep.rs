@@ -1,0 +1,179 @@
+//! The due-day sweep: an event answered too early by its webhook is injected on
+//! its day, once, across restarts, under the same guards.
+
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use fakes::Fault;
+use serde_json::json;
+
+use crate::helpers::{paid_event, paid_event_with_id, webhook, AppBuilder, EVENT_ID};
+
+fn day_before() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 5, 15, 18, 0, 0).unwrap()
+}
+
+fn event_day() -> chrono::DateTime<Utc> {
+    crate::helpers::event_day_morning()
+}
+
+#[tokio::test]
+async fn an_event_answered_too_early_is_injected_by_the_sweep_on_its_day_once() {
+    let app = AppBuilder::new().now(day_before()).spawn().await;
+    app.fakes.tripleseat.put_event(paid_event());
+    app.post_signed(&webhook("UPDATE_EVENT", paid_event()))
+        .await
+        .assert_reason("TIME_GATE_CLOSED_TOO_EARLY");
+    let yesterday = app.sweeper.run_once().await;
+    assert_eq!(yesterday.searched, 0, "nothing is due on the 15th");
+
+    app.set_now(event_day());
+    let today = app.sweeper.run_once().await;
+    assert_eq!((today.searched, today.injected), (1, 1), "{today:?}");
+    assert_eq!(app.orders().len(), 1);
+    let again = app.sweeper.run_once().await;
+    assert_eq!((again.injected, again.already_injected), (0, 1), "{again:?}");
+    assert_eq!(app.orders().len(), 1);
+    let emails = app.wait_for_emails(1).await;
+    assert!(emails[0]["subject"]
+        .as_str()
+        .unwrap()
+        .starts_with("Triple Seat Event Injected"));
+
+    let searches = app.fakes.tripleseat.searches();
+    let search = searches
+        .iter()
+        .find(|s| s.query.contains("site_id=15901") && s.query.contains("05%2F16"))
+        .unwrap();
+    for part in [
+        "event_start_date=05%2F16%2F2026",
+        "event_end_date=05%2F16%2F2026",
+        "site_id=15901",
+        "show_financial=true",
+        "status=definite%2Cclosed",
+        "page=1",
+    ] {
+        assert!(search.query.contains(part), "{part} missing from {}", search.query);
+    }
+}
+
+#[tokio::test]
+async fn a_restart_changes_nothing() {
+    let first = AppBuilder::new().spawn().await;
+    first.fakes.tripleseat.put_event(paid_event());
+    assert_eq!(first.sweeper.run_once().await.injected, 1);
+    let fakes = first.fakes.clone();
+    first.stop().await;
+    let second = AppBuilder::new().fakes(&fakes).spawn().await;
+    let summary = second.sweeper.run_once().await;
+    assert_eq!((summary.injected, summary.already_injected), (0, 1));
+    assert_eq!(second.orders().len(), 1);
+}
+
+#[tokio::test]
+async fn every_page_is_read_and_other_statuses_are_filtered_out() {
+    let app = AppBuilder::new().spawn().await;
+    app.fakes.tripleseat.set_page_size(2);
+    for id in 1..=5 {
+        app.fakes.tripleseat.put_event(paid_event_with_id(id));
+    }
+    let mut lost = paid_event_with_id(6);
+    lost["status"] = json!("LOST");
+    app.fakes.tripleseat.put_event(lost);
+    let mut elsewhere = paid_event_with_id(7);
+    elsewhere["site_id"] = json!(15902);
+    app.fakes.tripleseat.put_event(elsewhere);
+    let summary = app.sweeper.run_once().await;
+    assert_eq!(summary.searched, 7, "{summary:?}");
+    // Event 7 is at the New York site, where it is 14:00 on the 16th: due there too.
+    assert_eq!(summary.injected, 6, "{summary:?}");
+    assert_eq!(summary.skipped.get("STATUS_FILTERED"), Some(&1));
+    assert_eq!(app.orders().len(), 6);
+    assert_eq!(
+        app.orders()
+            .iter()
+            .filter(|o| o["establishment"] == json!("/enterprise/Establishment/7/"))
+            .count(),
+        1
+    );
+    assert_eq!(
+        app.fakes
+            .tripleseat
+            .searches()
+            .iter()
+            .filter(|s| s.query.contains("site_id=15901"))
+            .count(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn allowed_locations_the_kill_switch_and_dry_run_are_honoured() {
+    let restricted = AppBuilder::new().env("ALLOWED_LOCATIONS", "15902").spawn().await;
+    restricted.fakes.tripleseat.put_event(paid_event());
+    restricted.sweeper.run_once().await;
+    assert!(restricted
+        .fakes
+        .tripleseat
+        .searches()
+        .iter()
+        .all(|s| s.query.contains("site_id=15902")));
+    assert!(restricted.orders().is_empty());
+
+    let off = AppBuilder::new().env("ENABLE_CONNECTOR", "false").spawn().await;
+    off.fakes.tripleseat.put_event(paid_event());
+    off.sweeper.run_once().await;
+    assert!(off.fakes.tripleseat.plan().requests().is_empty());
+
+    let dry = AppBuilder::new().env("DRY_RUN", "true").spawn().await;
+    dry.fakes.tripleseat.put_event(paid_event());
+    let summary = dry.sweeper.run_once().await;
+    assert_eq!(summary.injected, 1, "counted as would-inject");
+    assert_eq!(dry.fakes.revel.write_calls(), 0);
+    assert!(dry.settled_emails().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_webhook_and_a_sweep_at_the_same_moment_give_one_order() {
+    let app = AppBuilder::new().spawn().await;
+    app.fakes.tripleseat.put_event(paid_event());
+    let body = webhook("UPDATE_EVENT", paid_event());
+    let (answer, summary) = tokio::join!(app.post_signed(&body), app.sweeper.run_once());
+    let reason = answer.json["reason"].as_str().unwrap().to_string();
+    assert!(reason == "REVEL_INJECTED" || reason == "ALREADY_INJECTED", "{reason}");
+    assert_eq!(summary.injected + summary.already_injected, 1);
+    assert_eq!(app.orders().len(), 1);
+    assert_eq!(app.fakes.revel.children("OrderItem", &app.orders()[0]["id"]).len(), 4);
+}
+
+#[tokio::test]
+async fn the_scheduler_runs_shortly_after_startup_and_then_on_its_interval() {
+    let app = AppBuilder::new().env("SWEEP_INTERVAL_SECS", "1").spawn().await;
+    app.fakes.tripleseat.put_event(paid_event());
+    let mut searches = 0;
+    for _ in 0..60 {
+        searches = app.fakes.tripleseat.searches().len();
+        if searches >= 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Two sites a run: the first run came shortly after startup, the second a second later.
+    assert!(searches >= 4, "{searches} searches");
+    assert_eq!(app.orders().len(), 1);
+}
+
+#[tokio::test]
+async fn a_tripleseat_outage_is_counted_and_does_not_stop_other_sites() {
+    let app = AppBuilder::new().spawn().await;
+    app.fakes.tripleseat.put_event(paid_event());
+    app.fakes
+        .tripleseat
+        .plan()
+        .fail(Some("GET"), "/v1/events/search.json", Fault::Status(503), 3);
+    let summary = app.sweeper.run_once().await;
+    assert_eq!(summary.search_failures, 1, "{summary:?}");
+    let summary = app.sweeper.run_once().await;
+    assert_eq!(summary.injected, 1, "the next run catches up: {summary:?}");
+    let _ = EVENT_ID;
+}
