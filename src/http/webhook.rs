@@ -10,7 +10,8 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use tracing::Instrument;
+use tokio::task::JoinHandle;
+use tracing::{Instrument, Span};
 
 use super::contract;
 use super::correlation;
@@ -61,20 +62,77 @@ async fn handle(state: Arc<AppState>, mode: Mode, headers: &HeaderMap, body: Bod
         }
         .instrument(span.clone()),
     );
-    let outcome = match tokio::time::timeout(deadline, task).await {
+    let outcome = await_run(task, deadline, &progress, &span).await;
+    contract::render(&outcome, &progress.facts(), &correlation_id)
+}
+
+/// Waits for a run: its outcome, `INTERNAL_ERROR` if it panicked, or at the deadline
+/// the truthful answer for where it is (the task itself goes on if it is writing).
+async fn await_run(task: JoinHandle<Outcome>, deadline: Duration, progress: &Progress, span: &Span) -> Outcome {
+    match tokio::time::timeout(deadline, task).await {
         Ok(Ok(outcome)) => outcome,
         Ok(Err(_)) => {
-            tracing::error!(parent: &span, "Pipeline panicked (INTERNAL_ERROR)");
+            tracing::error!(parent: span, "Pipeline panicked (INTERNAL_ERROR)");
             Outcome::InternalError
         }
         Err(_) if progress.is_writing() => {
-            tracing::error!(parent: &span, "Deadline reached during the Revel write; it continues in the background (REVEL_WRITE_FAILED)");
+            tracing::error!(
+                parent: span,
+                "Deadline reached during the Revel write; it continues in the background (REVEL_WRITE_FAILED)"
+            );
             Outcome::RevelWriteFailed
         }
         Err(_) => {
-            tracing::error!(parent: &span, "Deadline reached (EVENT_DATA_UNAVAILABLE)");
+            tracing::error!(parent: span, "Deadline reached (EVENT_DATA_UNAVAILABLE)");
             Outcome::EventDataUnavailable
         }
-    };
-    contract::render(&outcome, &progress.facts(), &correlation_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn outcome_of(
+        run: impl std::future::Future<Output = Outcome> + Send + 'static,
+        progress: &Progress,
+    ) -> Outcome {
+        await_run(tokio::spawn(run), Duration::from_millis(100), progress, &Span::none()).await
+    }
+
+    #[tokio::test]
+    async fn a_panic_is_an_internal_error() {
+        let progress = Progress::default();
+        let outcome = outcome_of(
+            async {
+                let items: Vec<u8> = Vec::new();
+                let _ = items[3];
+                Outcome::DryRun
+            },
+            &progress,
+        )
+        .await;
+        assert_eq!(outcome, Outcome::InternalError);
+    }
+
+    #[tokio::test]
+    async fn a_blown_deadline_says_where_the_run_was() {
+        let slow = || async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            Outcome::DryRun
+        };
+        let reading = Progress::default();
+        assert_eq!(outcome_of(slow(), &reading).await, Outcome::EventDataUnavailable);
+        let writing = Progress::default();
+        writing.mark_writing();
+        assert_eq!(outcome_of(slow(), &writing).await, Outcome::RevelWriteFailed);
+    }
+
+    #[tokio::test]
+    async fn a_finished_run_gives_its_own_outcome() {
+        assert_eq!(
+            outcome_of(async { Outcome::DuplicateDelivery }, &Progress::default()).await,
+            Outcome::DuplicateDelivery
+        );
+    }
 }

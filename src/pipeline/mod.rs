@@ -95,6 +95,11 @@ impl Progress {
         self.is_writing.load(Ordering::SeqCst) == 1
     }
 
+    /// From here on the run is writing to Revel and is never cut off.
+    pub(crate) fn mark_writing(&self) {
+        self.is_writing.store(1, Ordering::SeqCst);
+    }
+
     pub fn facts(&self) -> Facts {
         self.facts
             .lock()
@@ -198,7 +203,10 @@ impl<'a> Run<'a> {
             self.verify_signature(incoming.signature.as_deref(), &body)?; // SIGNATURE_VERIFICATION_FAILED_*
         }
         let delivery = parse_delivery(&body)?; // INVALID_JSON, INVALID_PAYLOAD
-        self.progress.note(|f| f.trigger = delivery.trigger());
+        self.progress.note(|f| {
+            f.trigger = delivery.trigger();
+            f.event_id = delivery.event_id();
+        });
         let trigger = guards::actionable_trigger(&delivery)?; // MISSING_TRIGGER_TYPE, TRIGGER_TYPE_NOT_ACTIONABLE
         let mut claim = self.claim(&delivery, &trigger)?; // DUPLICATE_DELIVERY
         let outcome = self.delivered_event(&delivery).await.unwrap_or_else(|stop| stop);
@@ -387,7 +395,7 @@ impl<'a> Run<'a> {
             Outcome::RevelWriteFailed
         })?;
         // From here the write runs to its end even past the deadline: never cut half-way.
-        self.progress.is_writing.store(1, Ordering::SeqCst);
+        self.progress.mark_writing();
         let writer = OrderWriter {
             client: revel,
             ids,

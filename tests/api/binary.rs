@@ -301,3 +301,35 @@ async fn logs_of_a_busy_run_never_contain_a_secret() {
         assert!(!output.contains(secret), "{secret:?} appeared in the logs");
     }
 }
+
+#[tokio::test]
+async fn the_sandbox_runs_the_whole_flow_end_to_end() {
+    // Examples are built next to the test binaries: target/<profile>/examples/.
+    let deps = std::env::current_exe().unwrap();
+    let sandbox = deps
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join("sandbox");
+    assert!(
+        sandbox.exists(),
+        "cargo test builds the sandbox example at {}",
+        sandbox.display()
+    );
+    let output = tokio::time::timeout(
+        Duration::from_secs(60),
+        Command::new(&sandbox).arg("--self-check").output(),
+    )
+    .await
+    .expect("the self-check finishes within 60 s")
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("sandbox self-check passed"), "{stdout}");
+}

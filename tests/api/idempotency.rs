@@ -14,6 +14,11 @@ async fn a_redelivered_paid_event_is_a_duplicate_and_creates_one_order() {
     app.post_signed(&event).await.assert_reason("REVEL_INJECTED");
     let again = app.post_signed(&event).await;
     again.assert_reason("DUPLICATE_DELIVERY");
+    assert_eq!(
+        again.json["event_id"],
+        json!("61234567"),
+        "the duplicate's answer still names its event"
+    );
     assert_eq!(again.ok_processed(), (true, false));
     assert_eq!(app.orders().len(), 1);
 }

@@ -2,6 +2,7 @@
 //! TripleSeat, Revel and SendGrid servers. One binary, compiled once.
 
 mod binary;
+mod configuration;
 mod contract;
 mod email;
 mod health;

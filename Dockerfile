@@ -1,0 +1,30 @@
+# Build stage: dependencies first (cached while only sources change), then the binary.
+FROM rust:1-slim-bookworm AS build
+WORKDIR /app
+COPY Cargo.toml Cargo.lock ./
+COPY fakes/Cargo.toml fakes/Cargo.toml
+RUN mkdir -p src fakes/src \
+    && echo 'fn main() {}' > src/main.rs \
+    && touch src/lib.rs fakes/src/lib.rs \
+    && cargo build --release --locked --bin tripleseat-revel-connector \
+    && rm -rf src fakes/src
+COPY src src
+COPY fakes/src fakes/src
+RUN touch src/main.rs src/lib.rs \
+    && cargo build --release --locked --bin tripleseat-revel-connector \
+    && strip target/release/tripleseat-revel-connector
+
+# Runtime stage: a small Debian with CA certificates, running as a non-root user.
+FROM debian:bookworm-slim
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin connector
+WORKDIR /app
+COPY --from=build /app/target/release/tripleseat-revel-connector /usr/local/bin/tripleseat-revel-connector
+COPY config config
+USER connector
+ENV HOST=0.0.0.0 PORT=8000 LOG_FORMAT=json
+EXPOSE 8000
+ENTRYPOINT ["/usr/local/bin/tripleseat-revel-connector"]
+CMD ["serve"]
