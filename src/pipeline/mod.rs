@@ -8,7 +8,7 @@ pub mod single_flight;
 pub mod time_gate;
 pub mod validation;
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes};
@@ -21,7 +21,7 @@ use crate::config::{Config, Location};
 use crate::email::outbox::Outbox;
 use crate::email::templates;
 use crate::idempotency::{Claim, IdempotencyStore};
-use crate::revel::catalog::CatalogCache;
+use crate::revel::catalog::{CatalogCache, Product};
 use crate::revel::client::{RevelClient, RevelError};
 use crate::revel::order_plan::{plan_order, Matching, PlannedOrder};
 use crate::revel::writer::{find_existing, OrderWriter, WriteResult, WriterIds};
@@ -86,18 +86,18 @@ pub enum GateState {
 /// answered truthfully while a started write finishes in the background.
 #[derive(Debug, Default)]
 pub struct Progress {
-    is_writing: AtomicU8,
+    is_writing: AtomicBool,
     facts: Mutex<Facts>,
 }
 
 impl Progress {
     pub fn is_writing(&self) -> bool {
-        self.is_writing.load(Ordering::SeqCst) == 1
+        self.is_writing.load(Ordering::SeqCst)
     }
 
     /// From here on the run is writing to Revel and is never cut off.
     pub(crate) fn mark_writing(&self) {
-        self.is_writing.store(1, Ordering::SeqCst);
+        self.is_writing.store(true, Ordering::SeqCst);
     }
 
     pub fn facts(&self) -> Facts {
@@ -285,7 +285,10 @@ impl<'a> Run<'a> {
             return Ok(None);
         };
         match self.services.deliveries.claim(key, !self.is_dry_run) {
-            Ok(claim) => Ok(Some(claim)),
+            Ok(claim) => {
+                tracing::info!("Idempotency: new delivery");
+                Ok(Some(claim))
+            }
             Err(_) => {
                 tracing::info!("Idempotency: already seen (DUPLICATE_DELIVERY)");
                 Err(Outcome::DuplicateDelivery)
@@ -427,12 +430,7 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn plan(
-        &self,
-        event: &ValidatedEvent,
-        location: &Location,
-        catalog: Option<&[crate::revel::catalog::Product]>,
-    ) -> Step<PlannedOrder> {
+    fn plan(&self, event: &ValidatedEvent, location: &Location, catalog: Option<&[Product]>) -> Step<PlannedOrder> {
         let matching = Matching {
             catalog,
             threshold: self.config.product_match_threshold,

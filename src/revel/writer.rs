@@ -102,7 +102,9 @@ pub async fn find_existing(
             query_escape(&local)
         );
         let orders = client.list(&path, deadline).await?;
-        if let Some(order) = orders.first() {
+        // Only an order that really carries this local_id counts, whatever the filter did.
+        let this_event = |o: &&Value| o.get("local_id").and_then(Value::as_str) == Some(local.as_str());
+        if let Some(order) = orders.iter().find(this_event) {
             let history = order
                 .get("orderhistory")
                 .and_then(Value::as_array)
@@ -352,7 +354,9 @@ impl OrderWriter<'_> {
             .client
             .list(&format!("/resources/{resource}/?uuid={uuid}"), None)
             .await?;
-        Ok(found.into_iter().next())
+        Ok(found
+            .into_iter()
+            .find(|o| o.get("uuid").and_then(Value::as_str) == Some(uuid)))
     }
 
     async fn child_uuids(&self, resource: &str, order_id: &str) -> Result<Vec<String>, RevelError> {
@@ -360,8 +364,10 @@ impl OrderWriter<'_> {
             .client
             .list(&format!("/resources/{resource}/?order={order_id}&limit=100"), None)
             .await?;
+        let order_uri = format!("/resources/Order/{order_id}/");
         Ok(children
             .iter()
+            .filter(|c| c.get("order").and_then(Value::as_str) == Some(order_uri.as_str()))
             .filter_map(|c| c.get("uuid")?.as_str().map(String::from))
             .collect())
     }

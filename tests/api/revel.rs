@@ -371,3 +371,18 @@ async fn without_revel_a_test_delivery_still_plans_from_the_payload() {
     let live = app.post_signed(&webhook("UPDATE_EVENT", paid_event())).await;
     live.assert_reason("REVEL_WRITE_FAILED");
 }
+
+#[tokio::test]
+async fn an_order_for_another_event_never_counts_as_this_ones() {
+    let app = spawn_app().await;
+    app.fakes.revel.insert(
+        "Order",
+        800,
+        json!({"id": 800, "uuid": "x", "local_id": "Triple Seat 999", "establishment": "/enterprise/Establishment/4/",
+               "orderhistory": ["/resources/OrderHistory/801/"], "has_history": true}),
+    );
+    app.post_signed(&webhook("UPDATE_EVENT", paid_event()))
+        .await
+        .assert_reason("REVEL_INJECTED");
+    assert_eq!(app.orders().len(), 2);
+}
