@@ -11,6 +11,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::client::{RevelClient, RevelError};
+use super::product_match::normalize;
 use crate::money::Cents;
 use crate::tripleseat::id_string;
 
@@ -19,6 +20,20 @@ pub struct Product {
     pub id: String,
     pub name: String,
     pub price: Option<Cents>,
+    /// The name as matching compares it, computed once when the catalogue is read.
+    pub match_key: String,
+}
+
+impl Product {
+    pub fn new(id: impl Into<String>, name: impl Into<String>, price: Option<Cents>) -> Product {
+        let name = name.into();
+        Product {
+            id: id.into(),
+            match_key: normalize(&name),
+            name,
+            price,
+        }
+    }
 }
 
 type Slot = Arc<Mutex<Option<(Instant, Arc<Vec<Product>>)>>>;
@@ -62,9 +77,9 @@ fn read_product(object: &Value) -> Option<Product> {
     if object.get("active").and_then(Value::as_bool) == Some(false) {
         return None;
     }
-    Some(Product {
-        id: id_string(object.get("id"))?,
-        name: object.get("name")?.as_str()?.to_string(),
-        price: object.get("price").and_then(Cents::from_json),
-    })
+    Some(Product::new(
+        id_string(object.get("id"))?,
+        object.get("name")?.as_str()?,
+        object.get("price").and_then(Cents::from_json),
+    ))
 }

@@ -158,11 +158,7 @@ mod tests {
         names
             .iter()
             .enumerate()
-            .map(|(i, name)| Product {
-                id: (100 + i).to_string(),
-                name: name.to_string(),
-                price: Some(Cents(1_00)),
-            })
+            .map(|(i, name)| Product::new((100 + i).to_string(), *name, Some(Cents(1_00))))
             .collect()
     }
 

@@ -12,7 +12,7 @@ pub fn match_product<'a>(line_name: &str, catalog: &'a [Product], threshold: f64
     let candidates: Vec<&str> = std::iter::once(full.as_str()).chain(head.as_deref()).collect();
 
     for candidate in &candidates {
-        let exact: Vec<&Product> = catalog.iter().filter(|p| normalize(&p.name) == *candidate).collect();
+        let exact: Vec<&Product> = catalog.iter().filter(|p| p.match_key == *candidate).collect();
         if !exact.is_empty() {
             return single(exact);
         }
@@ -21,10 +21,9 @@ pub fn match_product<'a>(line_name: &str, catalog: &'a [Product], threshold: f64
     let mut best: Vec<&Product> = Vec::new();
     let mut best_score = threshold;
     for product in catalog {
-        let name = normalize(&product.name);
         let score = candidates
             .iter()
-            .map(|c| strsim::normalized_levenshtein(c, &name))
+            .map(|c| strsim::normalized_levenshtein(c, &product.match_key))
             .fold(0.0, f64::max);
         if score > best_score + f64::EPSILON {
             best_score = score;
@@ -42,7 +41,8 @@ fn single(candidates: Vec<&Product>) -> Option<&Product> {
     candidates.iter().all(|p| p.id == first.id).then_some(first)
 }
 
-fn normalize(name: &str) -> String {
+/// Lower case, single spaces, trimmed: the form names are compared in.
+pub fn normalize(name: &str) -> String {
     name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
@@ -62,11 +62,7 @@ mod tests {
             ("8", "Old Fashioned"),
         ]
         .into_iter()
-        .map(|(id, name)| Product {
-            id: id.into(),
-            name: name.into(),
-            price: None,
-        })
+        .map(|(id, name)| Product::new(id, name, None))
         .collect()
     }
 

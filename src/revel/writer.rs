@@ -130,17 +130,17 @@ pub struct OrderWriter<'a> {
 impl OrderWriter<'_> {
     /// Creates the order, or completes `existing` (one of ours, incomplete).
     pub async fn write(&self, plan: &PlannedOrder, event_id: &str, existing: Option<&ExistingOrder>) -> WriteResult {
-        let order_id = match existing {
+        let (order_id, is_new) = match existing {
             Some(order) => {
                 tracing::info!(order_id = %order.id, "Revel: resuming an incomplete order");
-                order.id.clone()
+                (order.id.clone(), false)
             }
             None => match self.create_order(plan, event_id).await {
-                Ok(id) => id,
+                Ok(id) => (id, true),
                 Err(error) => return WriteResult::Failed(error),
             },
         };
-        match self.complete(&order_id, plan, event_id).await {
+        match self.complete(&order_id, plan, event_id, is_new).await {
             Ok(()) => WriteResult::Injected { order_id },
             Err(error) => WriteResult::Partial { order_id, error },
         }
@@ -177,13 +177,28 @@ impl OrderWriter<'_> {
         Ok(id)
     }
 
-    async fn complete(&self, order_id: &str, plan: &PlannedOrder, event_id: &str) -> Result<(), RevelError> {
+    /// Runs every step after the order's creation. A new order has no children yet, so
+    /// only a resumed one is listed first.
+    async fn complete(
+        &self,
+        order_id: &str,
+        plan: &PlannedOrder,
+        event_id: &str,
+        is_new: bool,
+    ) -> Result<(), RevelError> {
         let order_uri = format!("/resources/Order/{order_id}/");
+        let present = |resource: &'static str| async move {
+            if is_new {
+                Ok(Vec::new())
+            } else {
+                self.child_uuids(resource, order_id).await
+            }
+        };
 
-        let present = self.child_uuids("OrderItem", order_id).await?;
+        let items_present = present("OrderItem").await?;
         for (index, item) in plan.items.iter().enumerate() {
             let uuid = object_uuid(event_id, &format!("item/{index}"));
-            if present.contains(&uuid) {
+            if items_present.contains(&uuid) {
                 continue;
             }
             let product = item.product_id.as_deref().ok_or(RevelError::Malformed)?;
@@ -227,7 +242,7 @@ impl OrderWriter<'_> {
 
         if plan.payment > Cents::ZERO {
             let uuid = object_uuid(event_id, "payment");
-            if !self.child_uuids("Payment", order_id).await?.contains(&uuid) {
+            if !present("Payment").await?.contains(&uuid) {
                 let body = json!({
                     "uuid": uuid,
                     "order": order_uri,
@@ -265,7 +280,7 @@ impl OrderWriter<'_> {
         }
 
         let uuid = object_uuid(event_id, "history");
-        if !self.child_uuids("OrderHistory", order_id).await?.contains(&uuid) {
+        if !present("OrderHistory").await?.contains(&uuid) {
             let mut history = json!({
                 "uuid": uuid,
                 "order": order_uri,
