@@ -6,6 +6,7 @@
 //! not in memory, so restarts change nothing. Runs never overlap.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -73,6 +74,7 @@ impl SweepSummary {
 pub struct Sweeper {
     services: Arc<Services>,
     running: Mutex<()>,
+    is_stopping: AtomicBool,
 }
 
 impl Sweeper {
@@ -80,6 +82,7 @@ impl Sweeper {
         Sweeper {
             services,
             running: Mutex::new(()),
+            is_stopping: AtomicBool::new(false),
         }
     }
 
@@ -91,10 +94,15 @@ impl Sweeper {
                 _ = tokio::time::sleep_until(next) => {}
                 _ = stop.changed() => return,
             }
+            let run = self.run_once();
+            tokio::pin!(run);
             tokio::select! {
-                _ = self.run_once() => {}
+                _ = &mut run => {}
                 _ = stop.changed() => {
-                    tracing::info!("Sweep: stopping with the service");
+                    // Finish the event in hand (a Revel write is never cut half-way), then stop.
+                    tracing::info!("Sweep: stopping with the service after the current event");
+                    self.is_stopping.store(true, Ordering::SeqCst);
+                    run.await;
                     return;
                 }
             }
@@ -126,6 +134,9 @@ impl Sweeper {
             .iter()
             .filter(|l| config.is_location_allowed(&l.site_id))
         {
+            if self.is_stopping.load(Ordering::SeqCst) {
+                break;
+            }
             let site = self.sweep_site(&location.site_id, location.timezone).await;
             tracing::info!(
                 site_id = %location.site_id,
@@ -177,6 +188,9 @@ impl Sweeper {
                 }
             };
             for event in found.results {
+                if self.is_stopping.load(Ordering::SeqCst) {
+                    return summary;
+                }
                 summary.searched += 1;
                 self.sweep_event(event, site_id, statuses, &mut summary).await;
             }

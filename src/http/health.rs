@@ -22,7 +22,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
     };
     Json(json!({
         "status": "ok",
-        "time": now.to_rfc3339(),
+        "time": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
         "version": env!("CARGO_PKG_VERSION"),
         "env": config.env,
         "dry_run": config.dry_run,

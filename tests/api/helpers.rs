@@ -82,6 +82,7 @@ pub struct AppBuilder {
     now: DateTime<Utc>,
     fakes: Option<Fakes>,
     deadline: Option<Duration>,
+    sweep_interval: Option<Duration>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -95,6 +96,7 @@ impl AppBuilder {
             now: event_day_morning(),
             fakes: None,
             deadline: None,
+            sweep_interval: None,
         }
     }
 
@@ -122,6 +124,12 @@ impl AppBuilder {
 
     pub fn deadline(mut self, deadline: Duration) -> AppBuilder {
         self.deadline = Some(deadline);
+        self
+    }
+
+    /// Turns the scheduler on at an interval shorter than the variable's whole seconds allow.
+    pub fn sweep_every(mut self, interval: Duration) -> AppBuilder {
+        self.sweep_interval = Some(interval);
         self
     }
 
@@ -178,6 +186,9 @@ impl AppBuilder {
         config.sweep_first_delay = Duration::from_millis(50);
         if let Some(deadline) = self.deadline {
             config.webhook_deadline = deadline;
+        }
+        if let Some(interval) = self.sweep_interval {
+            config.sweep_interval = Some(interval);
         }
         let clock = Arc::new(Mutex::new(self.now));
         let reader = Arc::clone(&clock);

@@ -148,18 +148,19 @@ async fn a_webhook_and_a_sweep_at_the_same_moment_give_one_order() {
 
 #[tokio::test]
 async fn the_scheduler_runs_shortly_after_startup_and_then_on_its_interval() {
-    let app = AppBuilder::new().env("SWEEP_INTERVAL_SECS", "1").spawn().await;
+    let app = AppBuilder::new().sweep_every(Duration::from_millis(200)).spawn().await;
     app.fakes.tripleseat.put_event(paid_event());
+    let started = std::time::Instant::now();
     let mut searches = 0;
-    for _ in 0..60 {
+    for _ in 0..120 {
         searches = app.fakes.tripleseat.searches().len();
-        if searches >= 4 {
+        if searches >= 6 {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    // Two sites a run: the first run came shortly after startup, the second a second later.
-    assert!(searches >= 4, "{searches} searches");
+    // Two sites a run: one run shortly after startup, then one every 200 ms.
+    assert!(searches >= 6, "{searches} searches after {:?}", started.elapsed());
     assert_eq!(app.orders().len(), 1);
 }
 
@@ -176,4 +177,32 @@ async fn a_tripleseat_outage_is_counted_and_does_not_stop_other_sites() {
     let summary = app.sweeper.run_once().await;
     assert_eq!(summary.injected, 1, "the next run catches up: {summary:?}");
     let _ = EVENT_ID;
+}
+
+#[tokio::test]
+async fn shutdown_during_a_sweep_lets_the_event_in_hand_finish() {
+    let app = AppBuilder::new().sweep_every(Duration::from_secs(3600)).spawn().await;
+    app.fakes.tripleseat.put_event(paid_event());
+    app.fakes.revel.plan().fail(
+        Some("POST"),
+        "/resources/Order/",
+        Fault::Hang(Duration::from_millis(400)),
+        1,
+    );
+    for _ in 0..100 {
+        if app.fakes.revel.plan().count("POST", "/resources/Order/") > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let fakes = app.fakes.clone();
+    app.stop().await;
+    let orders = fakes.revel.orders();
+    assert_eq!(orders.len(), 1);
+    assert_eq!(fakes.revel.children("OrderItem", &orders[0]["id"]).len(), 4);
+    assert_eq!(
+        fakes.revel.children("OrderHistory", &orders[0]["id"]).len(),
+        1,
+        "the write ran to its end"
+    );
 }
