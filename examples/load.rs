@@ -18,7 +18,7 @@ use connector::revel::order_plan::{plan_order, Matching};
 use connector::revel::product_match::match_product;
 use connector::secret::Secret;
 use connector::tripleseat::signature::{sign, Verifier};
-use fakes::{FakeRevel, FakeSendgrid, FakeTripleseat};
+use fakes::Upstreams;
 use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -54,9 +54,8 @@ async fn main() {
         binary.display()
     );
 
-    let tripleseat = FakeTripleseat::start().await;
-    let revel = FakeRevel::start().await;
-    let sendgrid = FakeSendgrid::start().await;
+    let upstreams = Upstreams::start().await;
+    let revel = &upstreams.revel;
     revel.add_establishment(4, "Load Test Kitchen");
     for (name, price) in [
         ("Glazed Classic", "1"),
@@ -79,20 +78,7 @@ async fn main() {
         .env("RUST_LOG", "warn")
         .env("LOCATIONS_JSON", locations.to_string())
         .env("TRIPLESEAT_WEBHOOK_SIGNING_KEY", KEY)
-        .env("TRIPLESEAT_API_BASE", tripleseat.url())
-        .env("TRIPLESEAT_PUBLIC_API_KEY", fakes::tripleseat::PUBLIC_API_KEY)
-        .env("REVEL_API_BASE", revel.url())
-        .env("REVEL_API_KEY", fakes::revel::API_KEY)
-        .env("REVEL_API_SECRET", fakes::revel::API_SECRET)
-        .env("REVEL_USER_ID", "1")
-        .env("REVEL_POS_STATION_ID", "1")
-        .env("REVEL_DINING_OPTION_ID", "1")
-        .env("REVEL_PAYMENT_TYPE_ID", "1")
-        .env("REVEL_DISCOUNT_ID", "1")
-        .env("SENDGRID_API_BASE", sendgrid.url())
-        .env("SENDGRID_API_KEY", fakes::sendgrid::API_KEY)
-        .env("TRIPLESEAT_EMAIL_SENDER", "load@example.com")
-        .env("TRIPLESEAT_EMAIL_RECIPIENTS", "ops@example.com")
+        .envs(upstreams.connector_env())
         .env("SWEEP_INTERVAL_SECS", "0")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

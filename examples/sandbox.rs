@@ -15,7 +15,7 @@ use connector::config::Config;
 use connector::secret::Secret;
 use connector::startup::Application;
 use connector::tripleseat::signature;
-use fakes::{FakeRevel, FakeSendgrid, FakeTripleseat};
+use fakes::Upstreams;
 use serde_json::{json, Value};
 
 const SIGNING_KEY: &str = "sandbox-signing-key";
@@ -24,9 +24,7 @@ const ESTABLISHMENT: u64 = 4;
 const TIMEZONE: &str = "America/Los_Angeles";
 
 struct Sandbox {
-    tripleseat: FakeTripleseat,
-    revel: FakeRevel,
-    sendgrid: FakeSendgrid,
+    upstreams: Upstreams,
 }
 
 #[tokio::main]
@@ -62,15 +60,14 @@ async fn main() -> std::process::ExitCode {
 impl Sandbox {
     async fn start() -> Sandbox {
         Sandbox {
-            tripleseat: FakeTripleseat::start().await,
-            revel: FakeRevel::start().await,
-            sendgrid: FakeSendgrid::start().await,
+            upstreams: Upstreams::start().await,
         }
     }
 
     /// A catalogue at establishment 4 and the sample event, dated today at the site.
     fn seed(&self) -> Value {
-        self.revel
+        self.upstreams
+            .revel
             .add_establishment(ESTABLISHMENT, "Sample Doughnuts - Summerlin");
         for (name, price) in [
             ("Glazed Classic", "1.99"),
@@ -78,7 +75,7 @@ impl Sandbox {
             ("Chocolate Sprinkle Ring", "2.29"),
             ("Coffee Carafe", "15.00"),
         ] {
-            self.revel.add_product(ESTABLISHMENT, name, price);
+            self.upstreams.revel.add_product(ESTABLISHMENT, name, price);
         }
         let fixture: Value = serde_json::from_str(include_str!("../tests/fixtures/event_full.json")).expect("fixture");
         let mut event = fixture["event"].clone();
@@ -87,7 +84,7 @@ impl Sandbox {
             .date_naive();
         event["event_date"] = json!(today.format("%m/%d/%Y").to_string());
         event["event_date_iso8601"] = json!(today.format("%Y-%m-%d").to_string());
-        self.tripleseat.put_event(event.clone());
+        self.upstreams.tripleseat.put_event(event.clone());
         event
     }
 
@@ -101,26 +98,10 @@ impl Sandbox {
             ("LOCATIONS_JSON", locations.to_string()),
             ("TRIPLESEAT_WEBHOOK_SIGNING_KEY", SIGNING_KEY.to_string()),
             ("WEBHOOK_TOLERANCE_SECS", "0".to_string()),
-            ("TRIPLESEAT_API_BASE", self.tripleseat.url()),
-            (
-                "TRIPLESEAT_PUBLIC_API_KEY",
-                fakes::tripleseat::PUBLIC_API_KEY.to_string(),
-            ),
-            ("REVEL_API_BASE", self.revel.url()),
-            ("REVEL_API_KEY", fakes::revel::API_KEY.to_string()),
-            ("REVEL_API_SECRET", fakes::revel::API_SECRET.to_string()),
-            ("REVEL_USER_ID", "11".to_string()),
-            ("REVEL_POS_STATION_ID", "22".to_string()),
-            ("REVEL_DINING_OPTION_ID", "3".to_string()),
-            ("REVEL_PAYMENT_TYPE_ID", "44".to_string()),
-            ("REVEL_DISCOUNT_ID", "55".to_string()),
-            ("SENDGRID_API_BASE", self.sendgrid.url()),
-            ("SENDGRID_API_KEY", fakes::sendgrid::API_KEY.to_string()),
-            ("TRIPLESEAT_EMAIL_SENDER", "connector@sandbox.example".to_string()),
-            ("TRIPLESEAT_EMAIL_RECIPIENTS", "ops@sandbox.example".to_string()),
             ("SWEEP_INTERVAL_SECS", "0".to_string()),
         ]
         .into_iter()
+        .chain(self.upstreams.connector_env())
         .map(|(k, v)| (k.to_string(), v))
         .collect();
         for (name, value) in overrides {
@@ -142,9 +123,9 @@ impl Sandbox {
                 _ = tokio::signal::ctrl_c() => return,
                 _ = tokio::time::sleep(Duration::from_millis(300)) => {}
             }
-            let orders = self.revel.orders();
+            let orders = self.upstreams.revel.orders();
             for order in orders.iter().skip(orders_seen) {
-                let items = self.revel.children("OrderItem", &order["id"]);
+                let items = self.upstreams.revel.children("OrderItem", &order["id"]);
                 println!(
                     "\n[simulated Revel] order {} ({}) with {} items, final_total {}:",
                     order["id"],
@@ -157,7 +138,7 @@ impl Sandbox {
                 }
             }
             orders_seen = orders.len();
-            let emails = self.sendgrid.messages();
+            let emails = self.upstreams.sendgrid.messages();
             for email in emails.iter().skip(emails_seen) {
                 println!(
                     "\n[simulated SendGrid] to {}: {}\n{}",
@@ -196,13 +177,13 @@ impl Sandbox {
             reasons.push(reason(post(port, path).await.expect("the connector answers")).await);
         }
         for _ in 0..50 {
-            if !self.sendgrid.messages().is_empty() {
+            if !self.upstreams.sendgrid.messages().is_empty() {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let orders = self.revel.orders();
-        let emails = self.sendgrid.messages();
+        let orders = self.upstreams.revel.orders();
+        let emails = self.upstreams.sendgrid.messages();
         println!(
             "orders in the simulated Revel: {}; emails in the simulated SendGrid: {}",
             orders.len(),
@@ -259,8 +240,8 @@ Also: curl -s http://127.0.0.1:{live}/health ; curl -s http://127.0.0.1:{live}/t
 Sign your own body: TRIPLESEAT_WEBHOOK_SIGNING_KEY={SIGNING_KEY} cargo run -q -- sign < body.json
 Orders and emails appear below as they arrive. Ctrl-C stops the sandbox.
 "#,
-        ts = sandbox.tripleseat.url(),
-        revel = sandbox.revel.url(),
-        sg = sandbox.sendgrid.url(),
+        ts = sandbox.upstreams.tripleseat.url(),
+        revel = sandbox.upstreams.revel.url(),
+        sg = sandbox.upstreams.sendgrid.url(),
     );
 }

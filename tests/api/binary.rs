@@ -11,7 +11,7 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::helpers::{paid_event, webhook, Fakes};
+use crate::helpers::{paid_event, start_fakes, webhook, Fakes};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_tripleseat-revel-connector");
 
@@ -149,30 +149,16 @@ impl Running {
 }
 
 fn upstream_env(fakes: &Fakes, secrets: &Secrets) -> Vec<(&'static str, String)> {
-    vec![
-        (
-            "LOCATIONS_JSON",
-            json!({"15901": {"name": "Summerlin", "revel_establishment": 4, "timezone": "America/Los_Angeles"}})
-                .to_string(),
-        ),
+    let locations =
+        json!({"15901": {"name": "Summerlin", "revel_establishment": 4, "timezone": "America/Los_Angeles"}});
+    let mut env = fakes.connector_env();
+    env.extend([
+        ("LOCATIONS_JSON", locations.to_string()),
         ("TRIPLESEAT_WEBHOOK_SIGNING_KEY", secrets.signing.clone()),
-        ("TRIPLESEAT_API_BASE", fakes.tripleseat.url()),
-        ("TRIPLESEAT_PUBLIC_API_KEY", fakes::tripleseat::PUBLIC_API_KEY.into()),
-        ("REVEL_API_BASE", fakes.revel.url()),
-        ("REVEL_API_KEY", fakes::revel::API_KEY.into()),
-        ("REVEL_API_SECRET", fakes::revel::API_SECRET.into()),
-        ("REVEL_USER_ID", "11".into()),
-        ("REVEL_POS_STATION_ID", "22".into()),
-        ("REVEL_DINING_OPTION_ID", "3".into()),
-        ("REVEL_PAYMENT_TYPE_ID", "44".into()),
-        ("REVEL_DISCOUNT_ID", "55".into()),
-        ("SENDGRID_API_BASE", fakes.sendgrid.url()),
-        ("SENDGRID_API_KEY", fakes::sendgrid::API_KEY.into()),
-        ("TRIPLESEAT_EMAIL_SENDER", "connector@example.com".into()),
-        ("TRIPLESEAT_EMAIL_RECIPIENTS", "ops@example.com".into()),
         ("TRIPLESEAT_OAUTH_CLIENT_ID", "unused-client".into()),
         ("TRIPLESEAT_OAUTH_CLIENT_SECRET", secrets.oauth.clone()),
-    ]
+    ]);
+    env
 }
 
 struct Secrets {
@@ -203,7 +189,7 @@ fn due_today(id: u64) -> serde_json::Value {
 
 #[tokio::test]
 async fn sigterm_lets_an_in_flight_webhook_answer_then_exits_zero() {
-    let fakes = Fakes::start().await;
+    let fakes = start_fakes().await;
     let secrets = Secrets {
         signing: "sigterm-key".into(),
         oauth: "oauth-secret".into(),
@@ -244,7 +230,7 @@ async fn sigterm_lets_an_in_flight_webhook_answer_then_exits_zero() {
 
 #[tokio::test]
 async fn logs_of_a_busy_run_never_contain_a_secret() {
-    let fakes = Fakes::start().await;
+    let fakes = start_fakes().await;
     let secrets = Secrets {
         signing: "whsec-LOGCHECK-signing-0042".into(),
         oauth: "oauth-LOGCHECK-secret-0042".into(),

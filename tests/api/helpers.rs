@@ -12,7 +12,6 @@ use connector::startup::Application;
 use connector::sweep::Sweeper;
 use connector::tripleseat::signature;
 use connector::upstream::RetryPolicy;
-use fakes::{FakeRevel, FakeSendgrid, FakeTripleseat};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
@@ -33,36 +32,26 @@ pub fn event_day_morning() -> DateTime<Utc> {
 }
 
 /// The three fake upstreams, shared across app restarts.
-#[derive(Clone)]
-pub struct Fakes {
-    pub tripleseat: FakeTripleseat,
-    pub revel: FakeRevel,
-    pub sendgrid: FakeSendgrid,
-}
+pub use fakes::Upstreams as Fakes;
 
-impl Fakes {
-    pub async fn start() -> Fakes {
-        let fakes = Fakes {
-            tripleseat: FakeTripleseat::start().await,
-            revel: FakeRevel::start().await,
-            sendgrid: FakeSendgrid::start().await,
-        };
+/// Fake upstreams seeded with two establishments and their catalogues.
+pub async fn start_fakes() -> Fakes {
+    let fakes = Fakes::start().await;
+    fakes
+        .revel
+        .add_establishment(ESTABLISHMENT, "Sample Doughnuts - Summerlin");
+    fakes.revel.add_establishment(7, "Sample Doughnuts - Downtown");
+    for (name, price) in FIXTURE_PRODUCTS {
+        fakes.revel.add_product(ESTABLISHMENT, name, price);
+        fakes.revel.add_product(7, name, price);
+    }
+    // Enough other products that the catalogue spans several pages of 20.
+    for n in 0..30 {
         fakes
             .revel
-            .add_establishment(ESTABLISHMENT, "Sample Doughnuts - Summerlin");
-        fakes.revel.add_establishment(7, "Sample Doughnuts - Downtown");
-        for (name, price) in FIXTURE_PRODUCTS {
-            fakes.revel.add_product(ESTABLISHMENT, name, price);
-            fakes.revel.add_product(7, name, price);
-        }
-        // Enough other products that the catalogue spans several pages of 20.
-        for n in 0..30 {
-            fakes
-                .revel
-                .add_product(ESTABLISHMENT, &format!("Seasonal Special {n:02}"), "3.00");
-        }
-        fakes
+            .add_product(ESTABLISHMENT, &format!("Seasonal Special {n:02}"), "3.00");
     }
+    fakes
 }
 
 pub struct TestApp {
@@ -136,7 +125,7 @@ impl AppBuilder {
     pub async fn spawn(self) -> TestApp {
         let fakes = match self.fakes {
             Some(fakes) => fakes,
-            None => Fakes::start().await,
+            None => start_fakes().await,
         };
         let locations = json!({
             SITE_ID: {"name": "Sample Doughnuts - Summerlin", "revel_establishment": ESTABLISHMENT, "timezone": "America/Los_Angeles"},
@@ -148,26 +137,10 @@ impl AppBuilder {
             ("ENV", "test".to_string()),
             ("LOCATIONS_JSON", locations.to_string()),
             ("TRIPLESEAT_WEBHOOK_SIGNING_KEY", SIGNING_KEY.to_string()),
-            ("TRIPLESEAT_API_BASE", fakes.tripleseat.url()),
-            (
-                "TRIPLESEAT_PUBLIC_API_KEY",
-                fakes::tripleseat::PUBLIC_API_KEY.to_string(),
-            ),
-            ("REVEL_API_BASE", fakes.revel.url()),
-            ("REVEL_API_KEY", fakes::revel::API_KEY.to_string()),
-            ("REVEL_API_SECRET", fakes::revel::API_SECRET.to_string()),
-            ("REVEL_USER_ID", "11".to_string()),
-            ("REVEL_POS_STATION_ID", "22".to_string()),
-            ("REVEL_DINING_OPTION_ID", "3".to_string()),
-            ("REVEL_PAYMENT_TYPE_ID", "44".to_string()),
-            ("REVEL_DISCOUNT_ID", "55".to_string()),
-            ("SENDGRID_API_BASE", fakes.sendgrid.url()),
-            ("SENDGRID_API_KEY", fakes::sendgrid::API_KEY.to_string()),
-            ("TRIPLESEAT_EMAIL_SENDER", "connector@example.com".to_string()),
-            ("TRIPLESEAT_EMAIL_RECIPIENTS", "ops@example.com".to_string()),
             ("SWEEP_INTERVAL_SECS", "0".to_string()),
         ]
         .into_iter()
+        .chain(fakes.connector_env())
         .map(|(k, v)| (k.to_string(), v))
         .collect();
         for (name, value) in self.env {
