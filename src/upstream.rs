@@ -89,6 +89,17 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
         .map(Duration::from_secs_f64)
 }
 
+/// Percent-encodes a path segment or query value: everything but RFC 3986's unreserved set.
+pub fn encode_component(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// The one HTTP client, with the contract's connect and request timeouts.
 pub fn http_client(limits: &UpstreamLimits) -> reqwest::Client {
     reqwest::Client::builder()
@@ -110,6 +121,13 @@ mod tests {
             base: Duration::from_millis(1),
             max: Duration::from_millis(4),
         }
+    }
+
+    #[test]
+    fn components_are_percent_encoded() {
+        assert_eq!(encode_component("Triple Seat 61234567"), "Triple%20Seat%2061234567");
+        assert_eq!(encode_component("a/b?c"), "a%2Fb%3Fc");
+        assert_eq!(encode_component("61234567"), "61234567");
     }
 
     #[test]

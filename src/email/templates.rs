@@ -69,36 +69,35 @@ pub fn success(facts: &Injected<'_>) -> Message {
             item.unit_price.times(item.quantity)
         );
     }
+    let details: String = [
+        row(
+            "Event",
+            &format!("#{} {}", escape(&event.facts.id), escape(&event.facts.name)),
+        ),
+        row("Date", &date),
+        row("Location", &escape(&facts.location.name)),
+        row("Revel order", &escape(facts.order_id)),
+    ]
+    .concat();
+    let totals: String = [
+        ("Subtotal", plan.subtotal),
+        ("Discount", plan.discount),
+        ("Tax", plan.tax),
+        ("Other charges", plan.surcharge),
+        ("Total", plan.total),
+        ("Payment", plan.payment),
+    ]
+    .iter()
+    .map(|(label, amount)| row(label, &amount.to_string()))
+    .collect();
     let html = format!(
         "<h2>Triple Seat event injected into Revel</h2>\
-         <table>\
-         <tr><th style=\"text-align:left\">Event</th><td>#{id} {name}</td></tr>\
-         <tr><th style=\"text-align:left\">Date</th><td>{date}</td></tr>\
-         <tr><th style=\"text-align:left\">Location</th><td>{location}</td></tr>\
-         <tr><th style=\"text-align:left\">Revel order</th><td>{order}</td></tr>\
-         </table>\
+         <table>{details}</table>\
          <h3>Items</h3>\
          <table border=\"1\" cellpadding=\"4\" cellspacing=\"0\">\
          <tr><th>Item</th><th>Qty</th><th>Unit price</th><th>Line total</th></tr>{rows}</table>\
-         <table>\
-         <tr><th style=\"text-align:left\">Subtotal</th><td>{subtotal}</td></tr>\
-         <tr><th style=\"text-align:left\">Discount</th><td>{discount}</td></tr>\
-         <tr><th style=\"text-align:left\">Tax</th><td>{tax}</td></tr>\
-         <tr><th style=\"text-align:left\">Other charges</th><td>{surcharge}</td></tr>\
-         <tr><th style=\"text-align:left\">Total</th><td>{total}</td></tr>\
-         <tr><th style=\"text-align:left\">Payment</th><td>{payment}</td></tr>\
-         </table>\
+         <table>{totals}</table>\
          <p style=\"color:#666\">Correlation id: {correlation}</p>",
-        id = escape(&event.facts.id),
-        name = escape(&event.facts.name),
-        location = escape(&facts.location.name),
-        order = escape(facts.order_id),
-        subtotal = plan.subtotal,
-        discount = plan.discount,
-        tax = plan.tax,
-        surcharge = plan.surcharge,
-        total = plan.total,
-        payment = plan.payment,
         correlation = escape(facts.correlation_id),
     );
     Message {
@@ -142,11 +141,7 @@ pub fn failure(facts: &Failed<'_>) -> Message {
             text,
             "Partial Revel order: {order} (started but not complete; a redelivery will complete it)"
         );
-        let _ = write!(
-            details,
-            "<tr><th style=\"text-align:left\">Partial Revel order</th><td>{}</td></tr>",
-            escape(order)
-        );
+        details.push_str(&row("Partial Revel order", &escape(order)));
     }
     let mut unmatched_html = String::new();
     if !facts.unmatched_items.is_empty() {
@@ -161,17 +156,13 @@ pub fn failure(facts: &Failed<'_>) -> Message {
     let _ = write!(text, "\nCorrelation id: {}\n", facts.correlation_id);
 
     let html = format!(
-        "<h2>Triple Seat event injection failed</h2>\
-         <table>\
-         <tr><th style=\"text-align:left\">Event</th><td>{event}</td></tr>\
-         <tr><th style=\"text-align:left\">Reason</th><td><code>{reason}</code> — {explanation}</td></tr>\
-         {details}\
-         <tr><th style=\"text-align:left\">Correlation id</th><td>{correlation}</td></tr>\
-         </table>{unmatched_html}",
-        event = escape(&event_label),
-        reason = escape(facts.reason),
-        explanation = escape(facts.explanation),
-        correlation = escape(facts.correlation_id),
+        "<h2>Triple Seat event injection failed</h2><table>{}{}{details}{}</table>{unmatched_html}",
+        row("Event", &escape(&event_label)),
+        row(
+            "Reason",
+            &format!("<code>{}</code> — {}", escape(facts.reason), escape(facts.explanation))
+        ),
+        row("Correlation id", &escape(facts.correlation_id)),
     );
     Message {
         subject,
@@ -179,6 +170,11 @@ pub fn failure(facts: &Failed<'_>) -> Message {
         html,
         correlation_id: facts.correlation_id.to_string(),
     }
+}
+
+/// One label/value row of a details table; `value` must already be HTML.
+fn row(label: &str, value: &str) -> String {
+    format!("<tr><th style=\"text-align:left\">{label}</th><td>{value}</td></tr>")
 }
 
 /// Escapes the five characters that matter in HTML text and attributes.

@@ -20,6 +20,7 @@ use super::{legacy_local_id, local_id};
 use crate::config::RevelIds;
 use crate::money::Cents;
 use crate::tripleseat::id_string;
+use crate::upstream::encode_component;
 
 /// An order already in Revel for this event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,7 +100,7 @@ pub async fn find_existing(
     for local in [local_id(event_id), legacy_local_id(event_id)] {
         let path = format!(
             "/resources/Order/?establishment={establishment}&local_id={}",
-            query_escape(&local)
+            encode_component(&local)
         );
         let orders = client.list(&path, deadline).await?;
         // Only an order that really carries this local_id counts, whatever the filter did.
@@ -414,16 +415,6 @@ fn amount(cents: Cents) -> Value {
     )
 }
 
-fn query_escape(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,6 +430,5 @@ mod tests {
     fn amounts_are_exact_json_numbers() {
         assert_eq!(amount(Cents(137_70)).to_string(), "137.70");
         assert_eq!(amount(Cents(-5)).to_string(), "-0.05");
-        assert_eq!(query_escape("Triple Seat 61234567"), "Triple%20Seat%2061234567");
     }
 }

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 use crate::config::TripleseatConfig;
 use crate::secret::Secret;
-use crate::upstream::{retry_after, with_retry, Failure, RetryPolicy};
+use crate::upstream::{encode_component, retry_after, with_retry, Failure, RetryPolicy};
 
 /// What went wrong reading TripleSeat, in terms the pipeline decides on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -93,7 +93,7 @@ impl TripleseatClient {
 
     /// `GET /v1/events/<id>.json?show_financial=true`, the `event` object of the answer.
     pub async fn event(&self, event_id: &str, deadline: Instant) -> Result<Value, TripleseatError> {
-        let url = format!("{}/v1/events/{}.json", self.base, urlencode(event_id));
+        let url = format!("{}/v1/events/{}.json", self.base, encode_component(event_id));
         let body = self
             .get_json(&url, &[("show_financial", "true".to_string())], deadline)
             .await?;
@@ -244,17 +244,4 @@ fn transport_failure(error: reqwest::Error) -> Failure<TripleseatError> {
     } else {
         Failure::Retry(TripleseatError::Unreachable)
     }
-}
-
-/// Ids are digits in practice; anything else is percent-encoded rather than trusted.
-fn urlencode(id: &str) -> String {
-    id.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
