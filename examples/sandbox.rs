@@ -133,8 +133,13 @@ impl Sandbox {
                     items.len(),
                     order["final_total"]
                 );
+                let products = self.upstreams.revel.objects("Product");
                 for item in &items {
-                    println!("    {} x {} at {}", item["quantity"], item["product"], item["price"]);
+                    let name = products
+                        .iter()
+                        .find(|p| p["resource_uri"] == item["product"])
+                        .map_or("?", |p| p["name"].as_str().unwrap_or("?"));
+                    println!("    {} x {} at {}", item["quantity"], name, item["price"]);
                 }
             }
             orders_seen = orders.len();
@@ -167,12 +172,13 @@ impl Sandbox {
             answer["reason"].as_str().unwrap_or("").to_string()
         };
         let mut reasons = Vec::new();
+        // The guide's lines, in its order.
         for (port, path) in [
-            (live, "/webhook"),
-            (live, "/webhook"),
-            (off, "/webhook"),
             (dry, "/webhook"),
             (live, "/test/webhook"),
+            (off, "/webhook"),
+            (live, "/webhook"),
+            (live, "/webhook"),
         ] {
             reasons.push(reason(post(port, path).await.expect("the connector answers")).await);
         }
@@ -190,11 +196,11 @@ impl Sandbox {
             emails.len()
         );
         let expected = [
+            "DRY_RUN",
+            "DRY_RUN",
+            "CONNECTOR_DISABLED",
             "REVEL_INJECTED",
             "DUPLICATE_DELIVERY",
-            "CONNECTOR_DISABLED",
-            "ALREADY_INJECTED",
-            "ALREADY_INJECTED",
         ];
         let passed = reasons == expected
             && orders.len() == 1
@@ -223,18 +229,18 @@ TripleSeat → Revel sandbox
   connector (disabled)  http://127.0.0.1:{off}
 The sample event #61234567 at site {SITE_ID} is confirmed, paid and due today.
 
-1. A signed delivery: creates the order in the simulated Revel and the email in the simulated SendGrid.
-   curl -s http://127.0.0.1:{live}/webhook -H 'X-Signature: {header}' -H 'Content-Type: application/json' --data-binary @{body}
-
-2. The same delivery again: DUPLICATE_DELIVERY.
-   (repeat the line above)
-
-3. The kill switch: CONNECTOR_DISABLED, nothing read or written.
-   curl -s http://127.0.0.1:{off}/webhook -H 'X-Signature: {header}' --data-binary @{body}
-
-4. A dry run: the whole pipeline with the planned order, nothing written (ALREADY_INJECTED once step 1 ran).
+1. A dry run: the whole pipeline, reads included, answering DRY_RUN with the planned order; nothing written.
    curl -s http://127.0.0.1:{dry}/webhook -H 'X-Signature: {header}' --data-binary @{body}
    curl -s http://127.0.0.1:{live}/test/webhook --data-binary @{body}
+
+2. The kill switch: CONNECTOR_DISABLED, nothing read or written.
+   curl -s http://127.0.0.1:{off}/webhook -H 'X-Signature: {header}' --data-binary @{body}
+
+3. A signed delivery: creates the order in the simulated Revel and the email in the simulated SendGrid.
+   curl -s http://127.0.0.1:{live}/webhook -H 'X-Signature: {header}' -H 'Content-Type: application/json' --data-binary @{body}
+
+4. The same delivery again: DUPLICATE_DELIVERY (and a dry run now answers ALREADY_INJECTED).
+   (repeat the line above)
 
 Also: curl -s http://127.0.0.1:{live}/health ; curl -s http://127.0.0.1:{live}/test/revel
 Sign your own body: TRIPLESEAT_WEBHOOK_SIGNING_KEY={SIGNING_KEY} cargo run -q -- sign < body.json

@@ -206,6 +206,7 @@ impl<'a> Run<'a> {
         self.progress.note(|f| {
             f.trigger = delivery.trigger();
             f.event_id = delivery.event_id();
+            f.site_id = delivery.site_id();
         });
         let trigger = guards::actionable_trigger(&delivery)?; // MISSING_TRIGGER_TYPE, TRIGGER_TYPE_NOT_ACTIONABLE
         let mut claim = self.claim(&delivery, &trigger)?; // DUPLICATE_DELIVERY
