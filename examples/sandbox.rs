@@ -31,7 +31,7 @@ struct Sandbox {
 async fn main() -> std::process::ExitCode {
     let self_check = std::env::args().any(|a| a == "--self-check");
     if !self_check {
-        connector::telemetry::init(connector::config::LogFormat::Text);
+        connector::telemetry::init(connector::config::LogFormat::Text, chrono_tz::UTC);
     }
     let sandbox = Sandbox::start().await;
     let event = sandbox.seed();

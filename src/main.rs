@@ -34,7 +34,7 @@ fn serve() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    telemetry::init(config.log_format);
+    telemetry::init(config.log_format, config.timezone);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

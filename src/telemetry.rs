@@ -1,23 +1,38 @@
-//! Logs as text or JSON (`LOG_FORMAT`), level from `RUST_LOG` (default info).
-//! The request span carries the correlation id, so it is on every line.
+//! Logs as text or JSON (`LOG_FORMAT`), level from `RUST_LOG` (default info),
+//! timestamps in `TIMEZONE`. The request span carries the correlation id, so it is
+//! on every line.
 
 use std::io::IsTerminal;
 
+use chrono_tz::Tz;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::FormatTime;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
-pub fn init(format: LogFormat) {
+/// RFC 3339 timestamps with milliseconds, in the configured timezone.
+struct ZonedClock(Tz);
+
+impl FormatTime for ZonedClock {
+    fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
+        let now = chrono::Utc::now().with_timezone(&self.0);
+        write!(w, "{}", now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+    }
+}
+
+pub fn init(format: LogFormat, timezone: Tz) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     // Colour only for a person at a terminal; platforms' log viewers show raw escapes.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_timer(ZonedClock(timezone))
         .with_ansi(std::io::stdout().is_terminal());
     let result = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).try_init(),
     };
-    // A second init (tests building several apps) keeps the first subscriber.
+    // A second init (an example building several apps) keeps the first subscriber.
     drop(result);
 }
