@@ -257,7 +257,7 @@ pub struct EmailConfig {
     pub recipients: Vec<String>,
 }
 
-/// The business rules of validation (SPEC 7).
+/// The business rules of validation.
 #[derive(Debug, Clone)]
 pub struct Rules {
     /// `INJECT_STATUSES`, default `DEFINITE,CLOSED`, upper-cased.
@@ -529,7 +529,7 @@ impl Config {
         )
     }
 
-    /// Warnings for missing upstream credentials: the service still starts (SPEC 13).
+    /// Warnings for missing upstream credentials: the service still starts without them.
     pub fn warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
         if self.signing_key.is_none() {

@@ -1,4 +1,4 @@
-//! The due-day sweep (SPEC 15). Webhooks usually arrive days early and are answered
+//! The due-day sweep. Webhooks usually arrive days early and are answered
 //! `TIME_GATE_CLOSED_TOO_EARLY`; nothing guarantees one on the day itself. So, once
 //! shortly after startup and then every `SWEEP_INTERVAL_SECS`, each mapped and
 //! allowed site's events on its own today are searched in TripleSeat and run through

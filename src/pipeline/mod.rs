@@ -1,4 +1,4 @@
-//! `process()`: the spec's pipeline (SPEC 4), one step a line, in order. The sweep
+//! `process()`: the pipeline of `docs/contract.md`, one step a line, in order. The sweep
 //! enters at step 8 with an event it found (`process_found_event`).
 
 pub mod event_source;
@@ -126,7 +126,7 @@ pub struct Incoming {
 
 type Step<T> = Result<T, Outcome>;
 
-/// Runs a webhook delivery through SPEC 4's steps 1–14.
+/// Runs a webhook delivery through steps 1–14.
 pub async fn process(
     services: Arc<Services>,
     incoming: Incoming,
@@ -194,10 +194,10 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Steps 1–7, then the shared remainder.
+    /// Steps 1–6, then the rest. The body is read only after the kill switch, so a
+    /// disabled connector does no work at all; the key is settled only on final verdicts.
     async fn delivery(&self, incoming: Incoming) -> Step<Outcome> {
         guards::connector_enabled(self.config)?; // CONNECTOR_DISABLED
-                                                 // Read only after the kill switch: a disabled connector does no work at all.
         let body = read_body(incoming.body, self.config.webhook_max_bytes).await?; // PAYLOAD_TOO_LARGE
         if incoming.mode == Mode::Signed {
             self.verify_signature(incoming.signature.as_deref(), &body)?; // SIGNATURE_VERIFICATION_FAILED_*
@@ -241,13 +241,13 @@ impl<'a> Run<'a> {
         guards::location_allowed(self.config, site_id)?; // LOCATION_NOT_ALLOWED
         let location = guards::mapped_location(self.config, site_id)?; // UNKNOWN_LOCATION
         self.progress.note(|f| f.location_name = Some(location.name.clone()));
+        // The gate runs on the payload's date; without one it waits for the API's.
         let payload_day = match source.payload_date() {
-            Ok(day) => Some(self.time_gate(Ok(day), location)?), // TIME_GATE_CLOSED_*
             Err(DateProblem::Missing) => {
                 self.progress.note(|f| f.time_gate = Some(GateState::Unknown));
                 None
             }
-            Err(problem) => return Err(self.time_gate(Err(problem), location).unwrap_err()),
+            dated => Some(self.time_gate(dated, location)?), // TIME_GATE_CLOSED_*
         };
         let event = source.full_event(self.deadline).await?; // TRIPLESEAT_AUTHORIZATION_DENIED, EVENT_DATA_UNAVAILABLE
         let day = match payload_day {

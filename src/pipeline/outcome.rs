@@ -300,7 +300,7 @@ mod tests {
         all
     }
 
-    /// SPEC 3's table: (reason, ok, processed), and SPEC 10's settling list.
+    /// The contract's table (`docs/contract.md`): reason, ok, processed, settles the key.
     const CONTRACT: &[(&str, bool, bool, bool)] = &[
         ("REVEL_INJECTED", true, true, true),
         ("DRY_RUN", true, true, false),

@@ -1,4 +1,4 @@
-//! The business rules of SPEC 7, a pure function of the merged event and the rules:
+//! The business rules, a pure function of the merged event and the rules:
 //! an injectable status, a settled invoice, payments covering its total, and at
 //! least one line item. What passes becomes a `ValidatedEvent` in exact cents.
 

@@ -18,7 +18,7 @@ pub struct Delivery {
     root: Map<String, Value>,
 }
 
-/// The triggers that can lead to an order (SPEC 4 step 5).
+/// The triggers that can lead to an order.
 const ACTIONABLE_TRIGGERS: &[&str] = &[
     "CREATE_EVENT",
     "UPDATE_EVENT",

@@ -1,7 +1,7 @@
 //! Webhook signature verification, a pure function of (header, body, key, scheme,
 //! tolerance, now). The same module signs, for the `sign` subcommand and tests.
 //!
-//! Two forms are accepted (SPEC 5): `t=<unix>,v1=<hex>` over `"<t>.<body>"`, and a
+//! Two forms are accepted: `t=<unix>,v1=<hex>` over `"<t>.<body>"`, and a
 //! bare HMAC-SHA256 of the body in hex or base64. MACs are compared in constant time.
 
 use base64::engine::general_purpose::STANDARD as BASE64;

@@ -1,4 +1,4 @@
-//! SPEC 5 over real HTTP: both header forms, tolerance, failures, fail-closed.
+//! Signature verification over real HTTP: both header forms, tolerance, failures, fail-closed.
 
 use base64::Engine;
 use connector::secret::Secret;
