@@ -60,6 +60,7 @@ impl Application {
             catalog: CatalogCache::new(config.catalog_ttl),
             turns: EventTurns::default(),
             deliveries: IdempotencyStore::new(config.idempotency_ttl, config.idempotency_max_entries),
+            sweep_notices: Default::default(),
             outbox,
             clock,
             config: Arc::clone(&config),

@@ -24,6 +24,26 @@ const MAX_PAGES: u32 = 100;
 /// How long one page of search may take, retries included.
 const SEARCH_PAGE_BOUND: Duration = Duration::from_secs(60);
 
+/// The failure emails the sweep has sent today. An event that keeps failing (say an
+/// unmatched item) is reported once a day, not on every run; the record is bounded
+/// by the day's events, as other days are forgotten.
+#[derive(Debug, Default)]
+pub struct SweepNotices {
+    sent: std::sync::Mutex<std::collections::HashSet<(chrono::NaiveDate, String, String)>>,
+}
+
+impl SweepNotices {
+    /// True the first time (day, event, reason) is seen.
+    pub fn is_first_today(&self, day: chrono::NaiveDate, event_id: &str, reason: &str) -> bool {
+        let mut sent = self
+            .sent
+            .lock()
+            .expect("invariant: the notices lock is never held across a panic");
+        sent.retain(|(seen_day, _, _)| *seen_day == day);
+        sent.insert((day, event_id.to_string(), reason.to_string()))
+    }
+}
+
 /// What one run did, by outcome.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SweepSummary {

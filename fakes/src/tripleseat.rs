@@ -86,6 +86,11 @@ impl FakeTripleseat {
             .collect()
     }
 
+    /// Invalidates every token issued so far, as a rotation on TripleSeat's side would.
+    pub fn revoke_tokens(&self) {
+        self.state.tokens.lock().unwrap().clear();
+    }
+
     pub fn token_requests(&self) -> usize {
         self.state.plan.count("POST", "/oauth2/token")
     }

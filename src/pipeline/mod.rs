@@ -25,6 +25,7 @@ use crate::revel::catalog::{CatalogCache, Product};
 use crate::revel::client::{RevelClient, RevelError};
 use crate::revel::order_plan::{plan_order, Matching, PlannedOrder};
 use crate::revel::writer::{find_existing, OrderWriter, WriteResult, WriterIds};
+use crate::sweep::SweepNotices;
 use crate::tripleseat::client::TripleseatClient;
 use crate::tripleseat::delivery::{Delivery, DeliveryError};
 use crate::tripleseat::signature::Verifier;
@@ -47,6 +48,8 @@ pub struct Services {
     pub turns: EventTurns,
     /// The production delivery store; `/test/webhook` never sees it.
     pub deliveries: Arc<IdempotencyStore>,
+    /// Failure emails the sweep already sent today.
+    pub sweep_notices: SweepNotices,
     /// `None` when email is not configured.
     pub outbox: Option<Outbox>,
 }
@@ -460,6 +463,16 @@ impl<'a> Run<'a> {
             _ => (&[], None),
         };
         let reason = outcome.reason();
+        let event_id = facts.event_id.as_deref().unwrap_or("");
+        if self.mode == Mode::Sweep
+            && !self
+                .services
+                .sweep_notices
+                .is_first_today(self.now.date_naive(), event_id, &reason)
+        {
+            tracing::info!("Email: this failure was already reported today");
+            return;
+        }
         outbox.enqueue(templates::failure(&templates::Failed {
             reason: &reason,
             explanation: outcome.explanation(),

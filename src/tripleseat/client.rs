@@ -142,13 +142,17 @@ impl TripleseatClient {
         if !self.is_configured() {
             return Err(TripleseatError::NotConfigured);
         }
-        with_retry(self.retry, Some(deadline), |_| async {
+        with_retry(self.retry, Some(deadline), |attempt| async move {
             let request = self.authorize(self.http.get(url).query(query)).await?;
             self.pace().await;
             let response = request.send().await.map_err(transport_failure)?;
             if response.status() == StatusCode::UNAUTHORIZED && matches!(self.auth, ReadAuth::OAuth { .. }) {
-                // A revoked or rotated token: forget it so the next try fetches a fresh one.
+                // A token revoked or rotated before its stated expiry: forget it, and try
+                // once more with a fresh one before calling it a denial.
                 *self.token.lock().await = None;
+                if attempt == 1 {
+                    return Err(Failure::Retry(TripleseatError::Denied));
+                }
             }
             read_json(response).await
         })

@@ -206,3 +206,25 @@ async fn shutdown_during_a_sweep_lets_the_event_in_hand_finish() {
         "the write ran to its end"
     );
 }
+
+#[tokio::test]
+async fn a_failing_event_is_reported_once_a_day_not_on_every_run() {
+    let app = AppBuilder::new().spawn().await;
+    let mut event = paid_event();
+    event["documents"][1]["line_items"][0]["display_name"] = json!("Lobster Thermidor");
+    app.fakes.tripleseat.put_event(event);
+    for _ in 0..3 {
+        let summary = app.sweeper.run_once().await;
+        assert_eq!(summary.failed, 1, "{summary:?}");
+    }
+    let emails = app.settled_emails().await;
+    assert_eq!(emails.len(), 1, "one failure email for three runs");
+    assert!(emails[0]["subject"].as_str().unwrap().starts_with("FAILED"));
+    app.set_now(event_day() + chrono::Duration::hours(24));
+    let mut next_day = paid_event();
+    next_day["event_date"] = json!("05/17/2026");
+    next_day["documents"][1]["line_items"][0]["display_name"] = json!("Lobster Thermidor");
+    app.fakes.tripleseat.put_event(next_day);
+    app.sweeper.run_once().await;
+    assert_eq!(app.settled_emails().await.len(), 2, "a new day reports it again");
+}

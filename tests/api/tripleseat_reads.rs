@@ -70,6 +70,22 @@ async fn oauth_client_credentials_are_used_when_no_public_key_is_set_and_the_tok
 }
 
 #[tokio::test]
+async fn a_revoked_token_is_replaced_once_before_anything_is_denied() {
+    let app = AppBuilder::new()
+        .without("TRIPLESEAT_PUBLIC_API_KEY")
+        .env("TRIPLESEAT_OAUTH_CLIENT_ID", fakes::tripleseat::OAUTH_CLIENT_ID)
+        .env("TRIPLESEAT_OAUTH_CLIENT_SECRET", fakes::tripleseat::OAUTH_CLIENT_SECRET)
+        .env("DRY_RUN", "true")
+        .spawn()
+        .await;
+    app.fakes.tripleseat.put_event(paid_event());
+    app.post_signed(&status_change_webhook()).await.assert_reason("DRY_RUN");
+    app.fakes.tripleseat.revoke_tokens();
+    app.post_signed(&status_change_webhook()).await.assert_reason("DRY_RUN");
+    assert_eq!(app.fakes.tripleseat.token_requests(), 2);
+}
+
+#[tokio::test]
 async fn wrong_oauth_credentials_are_an_authorization_denial() {
     let app = AppBuilder::new()
         .without("TRIPLESEAT_PUBLIC_API_KEY")
