@@ -8,6 +8,15 @@ use serde_json::json;
 
 use crate::helpers::{paid_event, spawn_app, status_change_webhook, webhook, AppBuilder, EVENT_ID};
 
+/// A dry-run app that reads TripleSeat with OAuth 2.0 client credentials only.
+fn oauth_app() -> AppBuilder {
+    AppBuilder::new()
+        .without("TRIPLESEAT_PUBLIC_API_KEY")
+        .env("TRIPLESEAT_OAUTH_CLIENT_ID", fakes::tripleseat::OAUTH_CLIENT_ID)
+        .env("TRIPLESEAT_OAUTH_CLIENT_SECRET", fakes::tripleseat::OAUTH_CLIENT_SECRET)
+        .env("DRY_RUN", "true")
+}
+
 #[tokio::test]
 async fn a_complete_payload_needs_no_api_read() {
     let app = spawn_app().await;
@@ -44,13 +53,7 @@ async fn missing_financials_are_read_with_the_public_key_and_merged() {
 
 #[tokio::test]
 async fn oauth_client_credentials_are_used_when_no_public_key_is_set_and_the_token_is_cached() {
-    let app = AppBuilder::new()
-        .without("TRIPLESEAT_PUBLIC_API_KEY")
-        .env("TRIPLESEAT_OAUTH_CLIENT_ID", fakes::tripleseat::OAUTH_CLIENT_ID)
-        .env("TRIPLESEAT_OAUTH_CLIENT_SECRET", fakes::tripleseat::OAUTH_CLIENT_SECRET)
-        .env("DRY_RUN", "true")
-        .spawn()
-        .await;
+    let app = oauth_app().spawn().await;
     app.fakes.tripleseat.put_event(paid_event());
     for _ in 0..3 {
         app.post_signed(&status_change_webhook()).await.assert_reason("DRY_RUN");
@@ -71,13 +74,7 @@ async fn oauth_client_credentials_are_used_when_no_public_key_is_set_and_the_tok
 
 #[tokio::test]
 async fn a_revoked_token_is_replaced_once_before_anything_is_denied() {
-    let app = AppBuilder::new()
-        .without("TRIPLESEAT_PUBLIC_API_KEY")
-        .env("TRIPLESEAT_OAUTH_CLIENT_ID", fakes::tripleseat::OAUTH_CLIENT_ID)
-        .env("TRIPLESEAT_OAUTH_CLIENT_SECRET", fakes::tripleseat::OAUTH_CLIENT_SECRET)
-        .env("DRY_RUN", "true")
-        .spawn()
-        .await;
+    let app = oauth_app().spawn().await;
     app.fakes.tripleseat.put_event(paid_event());
     app.post_signed(&status_change_webhook()).await.assert_reason("DRY_RUN");
     app.fakes.tripleseat.revoke_tokens();
