@@ -95,6 +95,7 @@ async fn main() {
         .with_timezone(&TZ.parse::<chrono_tz::Tz>().unwrap())
         .date_naive();
     let tomorrow = today.succ_opt().unwrap();
+    let fixture: Value = serde_json::from_str(include_str!("../tests/fixtures/event_full.json")).unwrap();
     let mut results = Vec::new();
 
     // 1. The cheap path: verified, parsed, keyed, gated (the event is tomorrow). Unique keys,
@@ -102,58 +103,47 @@ async fn main() {
     let bodies: Vec<Vec<u8>> = (0..120_000)
         .map(|n| {
             delivery(
+                &fixture,
                 n % 1000 + 1,
                 &tomorrow.format("%m/%d/%Y").to_string(),
                 &format!("rev-{n}"),
             )
         })
         .collect();
-    results.push(
-        run(
-            &client,
-            &format!("{base}/webhook"),
-            "signed webhook, time gate closed (TOO_EARLY)",
-            bodies,
-            64,
-            true,
-            pid,
-        )
-        .await,
-    );
+    let scenario = Scenario {
+        name: "signed webhook, time gate closed (TOO_EARLY)",
+        url: format!("{base}/webhook"),
+        bodies,
+        concurrency: 64,
+        is_signed: true,
+    };
+    results.push(run(&client, scenario, pid).await);
 
     // 2. Full injections: a new event each, payload complete, written to the simulated Revel.
     let bodies: Vec<Vec<u8>> = (0..1_000)
-        .map(|n| delivery(100_000 + n, &today.format("%m/%d/%Y").to_string(), "rev"))
+        .map(|n| delivery(&fixture, 100_000 + n, &today.format("%m/%d/%Y").to_string(), "rev"))
         .collect();
-    results.push(
-        run(
-            &client,
-            &format!("{base}/webhook"),
-            "signed webhook, order injected (REVEL_INJECTED)",
-            bodies,
-            16,
-            true,
-            pid,
-        )
-        .await,
-    );
+    let scenario = Scenario {
+        name: "signed webhook, order injected (REVEL_INJECTED)",
+        url: format!("{base}/webhook"),
+        bodies,
+        concurrency: 16,
+        is_signed: true,
+    };
+    results.push(run(&client, scenario, pid).await);
 
     // 3. Dry runs through /test/webhook: the whole pipeline up to the planned order.
     let bodies: Vec<Vec<u8>> = (0..10_000)
-        .map(|n| delivery(200_000 + n, &today.format("%m/%d/%Y").to_string(), "rev"))
+        .map(|n| delivery(&fixture, 200_000 + n, &today.format("%m/%d/%Y").to_string(), "rev"))
         .collect();
-    results.push(
-        run(
-            &client,
-            &format!("{base}/test/webhook"),
-            "/test/webhook, full dry run (DRY_RUN)",
-            bodies,
-            64,
-            false,
-            pid,
-        )
-        .await,
-    );
+    let scenario = Scenario {
+        name: "/test/webhook, full dry run (DRY_RUN)",
+        url: format!("{base}/test/webhook"),
+        bodies,
+        concurrency: 64,
+        is_signed: false,
+    };
+    results.push(run(&client, scenario, pid).await);
 
     let peak_rss = peak_rss_kib(pid);
     let orders = revel.orders().len();
@@ -173,8 +163,7 @@ async fn main() {
     println!("{report}\nwritten to {}", path.display());
 }
 
-fn delivery(id: usize, date: &str, updated_at: &str) -> Vec<u8> {
-    let fixture: Value = serde_json::from_str(include_str!("../tests/fixtures/event_full.json")).unwrap();
+fn delivery(fixture: &Value, id: usize, date: &str, updated_at: &str) -> Vec<u8> {
     let mut event = fixture["event"].clone();
     event["id"] = json!(id);
     event["event_date"] = json!(date);
@@ -184,15 +173,24 @@ fn delivery(id: usize, date: &str, updated_at: &str) -> Vec<u8> {
         .into_bytes()
 }
 
-async fn run(
-    client: &reqwest::Client,
-    url: &str,
-    name: &str,
+/// One batch of deliveries to send.
+struct Scenario {
+    name: &'static str,
+    url: String,
     bodies: Vec<Vec<u8>>,
     concurrency: usize,
-    signed: bool,
-    pid: u32,
-) -> Figures {
+    is_signed: bool,
+}
+
+async fn run(client: &reqwest::Client, scenario: Scenario, pid: u32) -> Figures {
+    let Scenario {
+        name,
+        url,
+        bodies,
+        concurrency,
+        is_signed,
+    } = scenario;
+    let url = url.as_str();
     let key = Secret::new(KEY);
     let requests = bodies.len();
     let started = Instant::now();
@@ -200,7 +198,7 @@ async fn run(
         SCENARIO_BOUND,
         stream::iter(bodies)
             .map(|body| {
-                let header = signed.then(|| sign(&key, &body, Utc::now().timestamp()));
+                let header = is_signed.then(|| sign(&key, &body, Utc::now().timestamp()));
                 async move {
                     let sent = Instant::now();
                     let mut request = client.post(url).body(body);

@@ -452,11 +452,11 @@ impl<'a> Run<'a> {
 
     /// Logs the verdict once and queues the failure email it warrants.
     fn finish(&self, outcome: &Outcome) {
-        let facts = self.progress.facts();
         tracing::info!(reason = %outcome.reason(), ok = outcome.is_ok(), processed = outcome.is_processed(), dry_run = self.is_dry_run, "Outcome: {}", outcome.reason());
         let Some(outbox) = self.outbox.filter(|_| outcome.warrants_failure_email()) else {
             return;
         };
+        let facts = self.progress.facts();
         let (unmatched, partial): (&[String], Option<&str>) = match outcome {
             Outcome::ItemsUnmatched { names } => (names, None),
             Outcome::RevelPartialOrder { order_id } => (&[], Some(order_id)),
