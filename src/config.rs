@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 pub use self::locations::{Location, Locations};
 use crate::secret::Secret;
+use crate::store::StoreTarget;
 use crate::upstream::RetryPolicy;
 
 /// A configuration problem found at startup; it names the variable and never its value
@@ -81,6 +82,10 @@ struct RawEnv {
     test_endpoints: Option<String>,
     sweep_interval_secs: Option<String>,
     log_format: Option<String>,
+    database_url: Option<String>,
+    data_dir: Option<String>,
+    journal_retention_days: Option<String>,
+    email_max_attempts: Option<String>,
 }
 
 /// Every variable the service reads, for the startup check of unknown names in
@@ -131,6 +136,10 @@ pub const VARIABLES: &[&str] = &[
     "SWEEP_INTERVAL_SECS",
     "LOG_FORMAT",
     "RUST_LOG",
+    "DATABASE_URL",
+    "DATA_DIR",
+    "JOURNAL_RETENTION_DAYS",
+    "EMAIL_MAX_ATTEMPTS",
 ];
 
 /// How a webhook signature header may be written (`WEBHOOK_SIGNATURE_SCHEME`).
@@ -329,6 +338,12 @@ pub struct Config {
     /// `LOG_FORMAT`, default text.
     pub log_format: LogFormat,
     pub upstream: UpstreamLimits,
+    /// `DATABASE_URL`, else SQLite at `DATA_DIR/connector.db` (`DATA_DIR` default `./data`).
+    pub store: StoreTarget,
+    /// `JOURNAL_RETENTION_DAYS`, default 30: journal rows, sent emails and sweep runs kept.
+    pub journal_retention: Duration,
+    /// `EMAIL_MAX_ATTEMPTS` (default 10) and the backoff between them.
+    pub email_retry: RetryPolicy,
 }
 
 impl Config {
@@ -422,6 +437,17 @@ impl Config {
             return Err(invalid("WEBHOOK_DEADLINE_SECS", "must be at least 1"));
         }
         let sweep: u64 = number("SWEEP_INTERVAL_SECS", raw.sweep_interval_secs, 900)?;
+        let data_dir = PathBuf::from(raw.data_dir.as_deref().unwrap_or("./data"));
+        let store =
+            StoreTarget::parse(raw.database_url.as_deref(), &data_dir).map_err(|e| invalid("DATABASE_URL", e))?;
+        let retention_days: u64 = number("JOURNAL_RETENTION_DAYS", raw.journal_retention_days, 30)?;
+        if retention_days == 0 {
+            return Err(invalid("JOURNAL_RETENTION_DAYS", "must be at least 1"));
+        }
+        let email_attempts: u32 = number("EMAIL_MAX_ATTEMPTS", raw.email_max_attempts, 10)?;
+        if email_attempts == 0 {
+            return Err(invalid("EMAIL_MAX_ATTEMPTS", "must be at least 1"));
+        }
 
         Ok(Config {
             host: number("HOST", raw.host, IpAddr::from([0, 0, 0, 0]))?,
@@ -487,6 +513,14 @@ impl Config {
                 request_timeout: Duration::from_secs(10),
                 retry: RetryPolicy::default(),
             },
+            store,
+            journal_retention: Duration::from_secs(retention_days.saturating_mul(86_400)),
+            // Emails outlive restarts, so their retries may wait minutes, not seconds.
+            email_retry: RetryPolicy {
+                attempts: email_attempts,
+                base: Duration::from_secs(5),
+                max: Duration::from_secs(600),
+            },
         })
     }
 
@@ -512,7 +546,7 @@ impl Config {
         };
         format!(
             "ENV={} TIMEZONE={} DRY_RUN={} ENABLE_CONNECTOR={} ALLOWED_LOCATIONS={} locations={} \
-             signing_key={} tripleseat_reads={} revel={} email={} sweep={} test_endpoints={}",
+             signing_key={} tripleseat_reads={} revel={} email={} sweep={} test_endpoints={} store={}",
             self.env,
             self.timezone,
             self.dry_run,
@@ -526,6 +560,7 @@ impl Config {
             self.sweep_interval
                 .map_or("off".to_string(), |i| format!("every {}s", i.as_secs())),
             self.test_endpoints,
+            self.store.describe(),
         )
     }
 
@@ -702,6 +737,9 @@ mod tests {
         assert_eq!(config.idempotency_max_entries, 100_000);
         assert_eq!(config.sweep_interval, Some(Duration::from_secs(900)));
         assert_eq!(config.webhook_deadline, Duration::from_secs(20));
+        assert!(matches!(&config.store, StoreTarget::Sqlite(p) if p == &PathBuf::from("./data/connector.db")));
+        assert_eq!(config.journal_retention, Duration::from_secs(30 * 86_400));
+        assert_eq!(config.email_retry.attempts, 10);
         assert_eq!(config.tripleseat.api_base, "https://api.tripleseat.com");
         assert!(config.email.is_none());
         assert!(config.test_endpoints);
@@ -721,6 +759,9 @@ mod tests {
             (("REVEL_USER_ID", "abc"), "REVEL_USER_ID"),
             (("LOG_FORMAT", "xml"), "LOG_FORMAT"),
             (("IDEMPOTENCY_MAX_ENTRIES", "0"), "IDEMPOTENCY_MAX_ENTRIES"),
+            (("DATABASE_URL", "mysql://u:p@db/c"), "DATABASE_URL"),
+            (("JOURNAL_RETENTION_DAYS", "0"), "JOURNAL_RETENTION_DAYS"),
+            (("EMAIL_MAX_ATTEMPTS", "many"), "EMAIL_MAX_ATTEMPTS"),
             (("TRIPLESEAT_API_BASE", "not a url"), "TRIPLESEAT_API_BASE"),
             (
                 ("TRIPLESEAT_OAUTH_CLIENT_ID", "id-only"),

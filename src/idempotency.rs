@@ -147,10 +147,10 @@ pub struct Claim {
 }
 
 impl Claim {
-    /// Keeps the key for the TTL, unless this claim belongs to a dry run.
-    pub fn settle(&mut self) {
+    /// Keeps the key for the TTL, unless this claim belongs to a dry run. True when kept.
+    pub fn settle(&mut self) -> bool {
         if !self.can_settle {
-            return;
+            return false;
         }
         if let Some(mut entry) = self.store.entries.get_mut(&self.key) {
             if entry.stamp == self.stamp {
@@ -159,6 +159,11 @@ impl Claim {
                 self.settled = true;
             }
         }
+        self.settled
+    }
+
+    pub fn key(&self) -> &DeliveryKey {
+        &self.key
     }
 }
 

@@ -25,6 +25,8 @@ pub mod revel;
 pub mod secret;
 /// Building, serving and shutting down the application.
 pub mod startup;
+/// Durable state: journal, delivery keys, leases, outbox, sweep runs, switches.
+pub mod store;
 /// The due-day sweep.
 pub mod sweep;
 /// Log output from `LOG_FORMAT` and `RUST_LOG`.

@@ -52,7 +52,8 @@ fn serve() -> ExitCode {
         let app = match Application::build(config).await {
             Ok(app) => app,
             Err(error) => {
-                tracing::error!(%error, "Cannot bind HOST/PORT");
+                tracing::error!("Cannot start: {error}");
+                eprintln!("startup error: {error}");
                 return ExitCode::from(1);
             }
         };

@@ -1,6 +1,6 @@
 //! `Application::build` → a bound port and the shared state; `run_until_stopped`
 //! serves until a shutdown signal, then finishes in-flight work within bounds:
-//! requests, background Revel writes, the sweep, and queued emails.
+//! requests, background Revel writes, the sweep, queued emails and journal rows.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -18,6 +18,8 @@ use crate::pipeline::single_flight::EventTurns;
 use crate::pipeline::{Clock, Services};
 use crate::revel::catalog::CatalogCache;
 use crate::revel::client::RevelClient;
+use crate::store::journal::Journal;
+use crate::store::{OpenError, Store};
 use crate::sweep::Sweeper;
 use crate::tripleseat::client::TripleseatClient;
 use crate::upstream::http_client;
@@ -27,6 +29,18 @@ const MAX_CONCURRENT_RUNS: u32 = 1_024;
 /// How long shutdown waits for background writes, and then for queued emails.
 const SHUTDOWN_WRITES_BOUND: Duration = Duration::from_secs(30);
 const SHUTDOWN_EMAIL_BOUND: Duration = Duration::from_secs(15);
+const SHUTDOWN_JOURNAL_BOUND: Duration = Duration::from_secs(5);
+/// How often retention runs (and once at startup).
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Why the application could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("{0}")]
+    Store(#[from] OpenError),
+    #[error("HOST/PORT: cannot listen: {0}")]
+    Bind(#[from] std::io::Error),
+}
 
 pub struct AppState {
     pub services: Arc<Services>,
@@ -42,25 +56,35 @@ pub struct Application {
 
 impl Application {
     /// Builds the app on the configured host and port with the system clock.
-    pub async fn build(config: Config) -> std::io::Result<Application> {
+    pub async fn build(config: Config) -> Result<Application, StartupError> {
         Application::build_with_clock(config, Arc::new(chrono::Utc::now)).await
     }
 
-    pub async fn build_with_clock(config: Config, clock: Clock) -> std::io::Result<Application> {
+    pub async fn build_with_clock(config: Config, clock: Clock) -> Result<Application, StartupError> {
         let config = Arc::new(config);
+        let store = Arc::new(Store::open(&config.store).await?);
+        tracing::info!(
+            store = store.description(),
+            instance_id = store.instance_id(),
+            "Store: open"
+        );
         let http = http_client(&config.upstream);
         let retry = config.upstream.retry;
-        let outbox = config
-            .email
-            .as_ref()
-            .map(|email| Outbox::start(SendgridClient::new(email, http.clone()), retry));
+        let outbox = config.email.as_ref().map(|email| {
+            Outbox::start(
+                SendgridClient::new(email, http.clone()),
+                Arc::clone(&store),
+                config.email_retry,
+            )
+        });
         let services = Arc::new(Services {
             tripleseat: TripleseatClient::new(&config.tripleseat, http.clone(), retry),
             revel: RevelClient::new(&config.revel, http, retry),
             catalog: CatalogCache::new(config.catalog_ttl),
             turns: EventTurns::default(),
             deliveries: IdempotencyStore::new(config.idempotency_ttl, config.idempotency_max_entries),
-            sweep_notices: Default::default(),
+            journal: Journal::start(Arc::clone(&store)),
+            store,
             outbox,
             clock,
             config: Arc::clone(&config),
@@ -96,6 +120,11 @@ impl Application {
             tokio::spawn(Arc::clone(&self.sweeper).schedule(config.sweep_first_delay, interval, sweep_stopped))
         });
 
+        let pruning = tokio::spawn(prune_periodically(
+            Arc::clone(&self.state.services.store),
+            config.journal_retention,
+        ));
+
         tracing::info!(port = self.port(), "Listening");
         let app = crate::http::router(Arc::clone(&self.state));
         axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
@@ -115,8 +144,24 @@ impl Application {
         if let Some(outbox) = &self.state.services.outbox {
             outbox.drain(SHUTDOWN_EMAIL_BOUND).await;
         }
+        pruning.abort();
+        self.state.services.journal.flush(SHUTDOWN_JOURNAL_BOUND).await;
+        self.state.services.store.close().await;
         tracing::info!("Shutdown: complete");
         Ok(())
+    }
+}
+
+/// Applies retention now and every hour: old journal rows, sent emails and sweep
+/// runs, expired keys and leases.
+async fn prune_periodically(store: Arc<Store>, retention: Duration) {
+    loop {
+        match store.prune(retention).await {
+            Ok(0) => {}
+            Ok(rows) => tracing::info!(rows, "Store: journal rows past retention pruned"),
+            Err(error) => tracing::warn!(%error, "Store: pruning failed; it runs again in an hour"),
+        }
+        tokio::time::sleep(PRUNE_EVERY).await;
     }
 }
 

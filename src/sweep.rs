@@ -3,7 +3,9 @@
 //! shortly after startup and then every `SWEEP_INTERVAL_SECS`, each mapped and
 //! allowed site's events on its own today are searched in TripleSeat and run through
 //! the pipeline from step 8 on. Its state lives in TripleSeat and Revel (`local_id`),
-//! not in memory, so restarts change nothing. Runs never overlap.
+//! not in memory, so restarts change nothing. Runs never overlap, on one instance or
+//! across instances: a run first takes the store's `sweep` lease, and each run's
+//! summary is stored for the operator.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,32 +19,14 @@ use tokio::time::Instant;
 use crate::http::correlation;
 use crate::pipeline::outcome::Outcome;
 use crate::pipeline::{process_found_event, Services};
+use crate::store::leases::{Lease, NotHeld};
+use crate::store::sweep_state::SweepRun;
 use crate::tripleseat::id_string;
 
 /// Pages per site and run at most (50 events a page).
 const MAX_PAGES: u32 = 100;
 /// How long one page of search may take, retries included.
 const SEARCH_PAGE_BOUND: Duration = Duration::from_secs(60);
-
-/// The failure emails the sweep has sent today. An event that keeps failing (say an
-/// unmatched item) is reported once a day, not on every run; the record is bounded
-/// by the day's events, as other days are forgotten.
-#[derive(Debug, Default)]
-pub struct SweepNotices {
-    sent: std::sync::Mutex<std::collections::HashSet<(chrono::NaiveDate, String, String)>>,
-}
-
-impl SweepNotices {
-    /// True the first time (day, event, reason) is seen.
-    pub fn is_first_today(&self, day: chrono::NaiveDate, event_id: &str, reason: &str) -> bool {
-        let mut sent = self
-            .sent
-            .lock()
-            .expect("invariant: the notices lock is never held across a panic");
-        sent.retain(|(seen_day, _, _)| *seen_day == day);
-        sent.insert((day, event_id.to_string(), reason.to_string()))
-    }
-}
 
 /// What one run did, by outcome.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -54,8 +38,10 @@ pub struct SweepSummary {
     pub skipped: BTreeMap<String, usize>,
     /// Sites whose search failed.
     pub search_failures: usize,
-    /// True when another run was under way and this one did nothing.
+    /// True when another run was under way (here or on another instance) and this one did nothing.
     pub was_busy: bool,
+    /// True when the store could not be reached, so nothing was searched.
+    pub store_unavailable: bool,
 }
 
 impl SweepSummary {
@@ -149,6 +135,20 @@ impl Sweeper {
             tracing::warn!("Sweep: TripleSeat read credentials are missing; nothing searched");
             return total;
         }
+        let lease = match Lease::try_take(&self.services.store, "sweep".into()).await {
+            Ok(lease) => lease,
+            Err(NotHeld::Busy) => {
+                tracing::info!("Sweep: another instance is sweeping; skipped");
+                total.was_busy = true;
+                return total;
+            }
+            Err(NotHeld::Store(error)) => {
+                tracing::error!(%error, "Sweep: the store is unavailable; nothing searched, the next run tries again");
+                total.store_unavailable = true;
+                return total;
+            }
+        };
+        let started_at_ms = crate::store::now_ms();
         for location in config
             .locations
             .iter()
@@ -178,7 +178,28 @@ impl Sweeper {
             dry_run = config.dry_run,
             "Sweep: run complete"
         );
+        self.record(&total, started_at_ms).await;
+        lease.release().await;
         total
+    }
+
+    async fn record(&self, total: &SweepSummary, started_at_ms: i64) {
+        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        let run = SweepRun {
+            started_at_ms,
+            finished_at_ms: crate::store::now_ms(),
+            instance_id: self.services.store.instance_id().to_string(),
+            searched: count(total.searched),
+            injected: count(total.injected),
+            already_injected: count(total.already_injected),
+            failed: count(total.failed),
+            search_failures: count(total.search_failures),
+            skipped: total.skipped_text(),
+            dry_run: self.services.config.dry_run,
+        };
+        if let Err(error) = self.services.store.record_sweep_run(&run).await {
+            tracing::warn!(%error, "Sweep: the run's summary was not stored");
+        }
     }
 
     async fn sweep_site(&self, site_id: &str, timezone: chrono_tz::Tz) -> SweepSummary {

@@ -14,6 +14,12 @@ pub async fn root() -> Json<Value> {
 
 pub async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
     let config = &state.services.config;
+    // Liveness stays "ok" while the store is down: a restart would not bring it back.
+    let store = if state.services.store.ping().await {
+        "ok"
+    } else {
+        "unavailable"
+    };
     let now = (state.services.clock)().with_timezone(&config.timezone);
     let allowed: Value = if config.allowed_locations.is_empty() {
         json!("UNRESTRICTED")
@@ -30,5 +36,6 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
         "allowed_locations": allowed,
         "locations": config.locations.len(),
         "signing_key_configured": config.signing_key.is_some(),
+        "store": store,
     }))
 }

@@ -25,7 +25,9 @@ use crate::revel::catalog::{CatalogCache, Product};
 use crate::revel::client::{RevelClient, RevelError};
 use crate::revel::order_plan::{plan_order, Matching, PlannedOrder};
 use crate::revel::writer::{find_existing, OrderWriter, WriteResult, WriterIds};
-use crate::sweep::SweepNotices;
+use crate::store::journal::{Journal, JournalEntry, Source};
+use crate::store::leases::{Lease, NotHeld};
+use crate::store::Store;
 use crate::tripleseat::client::TripleseatClient;
 use crate::tripleseat::delivery::{Delivery, DeliveryError};
 use crate::tripleseat::signature::Verifier;
@@ -48,8 +50,10 @@ pub struct Services {
     pub turns: EventTurns,
     /// The production delivery store; `/test/webhook` never sees it.
     pub deliveries: Arc<IdempotencyStore>,
-    /// Failure emails the sweep already sent today.
-    pub sweep_notices: SweepNotices,
+    /// The durable state: delivery keys, leases, outbox, sweep state.
+    pub store: Arc<Store>,
+    /// One row per run, written off the request path.
+    pub journal: Journal,
     /// `None` when email is not configured.
     pub outbox: Option<Outbox>,
 }
@@ -63,6 +67,16 @@ pub enum Mode {
     Test,
     /// The due-day sweep: no delivery, no idempotency key.
     Sweep,
+}
+
+impl Mode {
+    fn source(self) -> Source {
+        match self {
+            Mode::Signed => Source::Webhook,
+            Mode::Test => Source::TestWebhook,
+            Mode::Sweep => Source::Sweep,
+        }
+    }
 }
 
 /// What the answer says besides the outcome, learnt as the run goes.
@@ -138,7 +152,7 @@ pub async fn process(
 ) -> Outcome {
     let run = Run::new(&services, incoming.mode, correlation_id, progress);
     let outcome = run.delivery(incoming).await.unwrap_or_else(|stop| stop);
-    run.finish(&outcome);
+    run.finish(&outcome).await;
     outcome
 }
 
@@ -162,7 +176,7 @@ pub async fn process_found_event(
         }
         Err(stop) => stop,
     };
-    run.finish(&outcome);
+    run.finish(&outcome).await;
     outcome
 }
 
@@ -175,6 +189,7 @@ struct Run<'a> {
     is_dry_run: bool,
     outbox: Option<&'a Outbox>,
     now: DateTime<Utc>,
+    started: Instant,
     deadline: Instant,
     correlation_id: String,
     progress: Arc<Progress>,
@@ -191,6 +206,7 @@ impl<'a> Run<'a> {
             is_dry_run,
             outbox: if is_dry_run { None } else { services.outbox.as_ref() },
             now: (services.clock)(),
+            started: Instant::now(),
             deadline: Instant::now() + services.config.webhook_deadline,
             correlation_id,
             progress,
@@ -212,11 +228,11 @@ impl<'a> Run<'a> {
             f.site_id = delivery.site_id();
         });
         let trigger = guards::actionable_trigger(&delivery)?; // MISSING_TRIGGER_TYPE, TRIGGER_TYPE_NOT_ACTIONABLE
-        let mut claim = self.claim(&delivery, &trigger)?; // DUPLICATE_DELIVERY
+        let mut claim = self.claim(&delivery, &trigger).await?; // DUPLICATE_DELIVERY, STORE_UNAVAILABLE
         let outcome = self.delivered_event(&delivery).await.unwrap_or_else(|stop| stop);
         if outcome.settles_key() {
             if let Some(claim) = claim.as_mut() {
-                claim.settle();
+                self.settle(claim).await;
             }
         }
         Ok(outcome)
@@ -279,24 +295,51 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Claims the delivery key. `/test/webhook` has no store at all; a dry run's
-    /// claim keeps concurrent copies out but can never settle.
-    fn claim(&self, delivery: &Delivery, trigger: &str) -> Step<Option<Claim>> {
+    /// Claims the delivery key: the in-memory map first (in flight or settled here),
+    /// then the store (settled before a restart, or by another instance).
+    /// `/test/webhook` has no keys at all; a dry run's claim keeps concurrent copies
+    /// out but can never settle.
+    async fn claim(&self, delivery: &Delivery, trigger: &str) -> Step<Option<Claim>> {
         if self.mode != Mode::Signed {
             return Ok(None);
         }
         let Some(key) = delivery.key(trigger) else {
             return Ok(None);
         };
-        match self.services.deliveries.claim(key, !self.is_dry_run) {
-            Ok(claim) => {
+        let Ok(mut claim) = self.services.deliveries.claim(key, !self.is_dry_run) else {
+            tracing::info!("Idempotency: already seen (DUPLICATE_DELIVERY)");
+            return Err(Outcome::DuplicateDelivery);
+        };
+        match self.services.store.is_key_settled(claim.key()).await {
+            Ok(false) => {
                 tracing::info!("Idempotency: new delivery");
                 Ok(Some(claim))
             }
-            Err(_) => {
-                tracing::info!("Idempotency: already seen (DUPLICATE_DELIVERY)");
+            Ok(true) => {
+                tracing::info!("Idempotency: settled earlier (DUPLICATE_DELIVERY)");
+                claim.settle(); // the map answers the next copy without a round trip
                 Err(Outcome::DuplicateDelivery)
             }
+            Err(error) => {
+                tracing::error!(%error, "Store: unavailable (STORE_UNAVAILABLE)");
+                Err(Outcome::StoreUnavailable)
+            }
+        }
+    }
+
+    /// Keeps the key in memory and in the store. A key the store missed only costs a
+    /// redelivery the Revel lookup, which still answers `ALREADY_INJECTED`.
+    async fn settle(&self, claim: &mut Claim) {
+        if !claim.settle() {
+            return;
+        }
+        if let Err(error) = self
+            .services
+            .store
+            .settle_key(claim.key(), self.config.idempotency_ttl)
+            .await
+        {
+            tracing::error!(%error, "Idempotency: key not stored; a redelivery will be checked against Revel");
         }
     }
 
@@ -360,6 +403,34 @@ impl<'a> Run<'a> {
         let _turn = tokio::time::timeout_at(self.deadline, self.services.turns.wait_for(event_id))
             .await
             .map_err(|_| revel_read_failed("waiting for this event's turn", None))?;
+        // A dry run writes nothing, so it needs no lease.
+        let lease = match self.is_dry_run {
+            true => None,
+            false => Some(self.event_lease(event_id).await?), // STORE_UNAVAILABLE
+        };
+        let result = self.revel_under_lease(event, location).await;
+        if let Some(lease) = lease {
+            lease.release().await;
+        }
+        result
+    }
+
+    /// The event's lease across instances: no other instance looks this event up in
+    /// Revel or writes it until this run is done.
+    async fn event_lease(&self, event_id: &str) -> Step<Lease> {
+        match Lease::take_by(&self.services.store, format!("event:{event_id}"), self.deadline).await {
+            Ok(lease) => Ok(lease),
+            Err(NotHeld::Busy) => Err(revel_read_failed("waiting for this event's lease", None)),
+            Err(NotHeld::Store(error)) => {
+                tracing::error!(%error, "Store: unavailable, no lease, nothing written (STORE_UNAVAILABLE)");
+                Err(Outcome::StoreUnavailable)
+            }
+        }
+    }
+
+    async fn revel_under_lease(&self, event: &ValidatedEvent, location: &Location) -> Step<Outcome> {
+        let revel = &self.services.revel;
+        let event_id = event.facts.id.as_str();
         let existing = tokio::time::timeout_at(
             self.deadline,
             find_existing(revel, &location.revel_establishment, event_id, Some(self.deadline)),
@@ -413,13 +484,15 @@ impl<'a> Run<'a> {
             WriteResult::Injected { order_id } => {
                 tracing::info!(order_id, "Revel: order written (REVEL_INJECTED)");
                 if let Some(outbox) = self.outbox {
-                    outbox.enqueue(templates::success(&templates::Injected {
-                        event,
-                        location,
-                        plan: &plan,
-                        order_id: &order_id,
-                        correlation_id: &self.correlation_id,
-                    }));
+                    outbox
+                        .enqueue(templates::success(&templates::Injected {
+                            event,
+                            location,
+                            plan: &plan,
+                            order_id: &order_id,
+                            correlation_id: &self.correlation_id,
+                        }))
+                        .await;
                 }
                 Ok(Outcome::RevelInjected { order_id })
             }
@@ -450,13 +523,14 @@ impl<'a> Run<'a> {
         Ok(plan)
     }
 
-    /// Logs the verdict once and queues the failure email it warrants.
-    fn finish(&self, outcome: &Outcome) {
+    /// Logs the verdict once, journals it, and queues the failure email it warrants.
+    async fn finish(&self, outcome: &Outcome) {
         tracing::info!(reason = %outcome.reason(), ok = outcome.is_ok(), processed = outcome.is_processed(), dry_run = self.is_dry_run, "Outcome: {}", outcome.reason());
+        let facts = self.progress.facts();
+        self.journal(outcome, &facts);
         let Some(outbox) = self.outbox.filter(|_| outcome.warrants_failure_email()) else {
             return;
         };
-        let facts = self.progress.facts();
         let (unmatched, partial): (&[String], Option<&str>) = match outcome {
             Outcome::ItemsUnmatched { names } => (names, None),
             Outcome::RevelPartialOrder { order_id } => (&[], Some(order_id)),
@@ -464,25 +538,50 @@ impl<'a> Run<'a> {
         };
         let reason = outcome.reason();
         let event_id = facts.event_id.as_deref().unwrap_or("");
-        if self.mode == Mode::Sweep
-            && !self
-                .services
-                .sweep_notices
-                .is_first_today(self.now.date_naive(), event_id, &reason)
-        {
+        if self.mode == Mode::Sweep && !self.is_first_notice_today(event_id, &reason).await {
             tracing::info!("Email: this failure was already reported today");
             return;
         }
-        outbox.enqueue(templates::failure(&templates::Failed {
-            reason: &reason,
-            explanation: outcome.explanation(),
-            event_id: facts.event_id.as_deref(),
-            event_name: facts.event_name.as_deref(),
-            location: facts.location_name.as_deref(),
-            correlation_id: &self.correlation_id,
-            unmatched_items: unmatched,
-            partial_order_id: partial,
-        }));
+        outbox
+            .enqueue(templates::failure(&templates::Failed {
+                reason: &reason,
+                explanation: outcome.explanation(),
+                event_id: facts.event_id.as_deref(),
+                event_name: facts.event_name.as_deref(),
+                location: facts.location_name.as_deref(),
+                correlation_id: &self.correlation_id,
+                unmatched_items: unmatched,
+                partial_order_id: partial,
+            }))
+            .await;
+    }
+
+    /// The sweep reports a failing event once a day; if the store cannot say, it reports.
+    async fn is_first_notice_today(&self, event_id: &str, reason: &str) -> bool {
+        let day = self.now.date_naive();
+        self.services
+            .store
+            .is_first_notice_today(day, event_id, reason)
+            .await
+            .unwrap_or(true)
+    }
+
+    fn journal(&self, outcome: &Outcome, facts: &Facts) {
+        self.services.journal.record(JournalEntry {
+            at_ms: crate::store::now_ms(),
+            correlation_id: self.correlation_id.clone(),
+            source: self.mode.source().as_str().to_string(),
+            instance_id: self.services.store.instance_id().to_string(),
+            trigger: facts.trigger.clone(),
+            event_id: facts.event_id.clone(),
+            site_id: facts.site_id.clone(),
+            reason: outcome.reason(),
+            ok: outcome.is_ok(),
+            processed: outcome.is_processed(),
+            dry_run: self.is_dry_run,
+            revel_order_id: outcome.revel_order_id().map(String::from),
+            duration_ms: i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX),
+        });
     }
 }
 

@@ -30,6 +30,7 @@ pub enum Outcome {
     ItemsUnmatched { names: Vec<String> },
     RevelWriteFailed,
     RevelPartialOrder { order_id: String },
+    StoreUnavailable,
     InternalError,
 }
 
@@ -97,6 +98,7 @@ impl Outcome {
             Outcome::ItemsUnmatched { .. } => "ITEMS_UNMATCHED".into(),
             Outcome::RevelWriteFailed => "REVEL_WRITE_FAILED".into(),
             Outcome::RevelPartialOrder { .. } => "REVEL_PARTIAL_ORDER".into(),
+            Outcome::StoreUnavailable => "STORE_UNAVAILABLE".into(),
             Outcome::InternalError => "INTERNAL_ERROR".into(),
         }
     }
@@ -129,6 +131,7 @@ impl Outcome {
             | Outcome::ItemsUnmatched { .. }
             | Outcome::RevelWriteFailed
             | Outcome::RevelPartialOrder { .. }
+            | Outcome::StoreUnavailable
             | Outcome::InternalError => false,
         }
     }
@@ -167,6 +170,7 @@ impl Outcome {
             | Outcome::ItemsUnmatched { .. }
             | Outcome::RevelWriteFailed
             | Outcome::RevelPartialOrder { .. }
+            | Outcome::StoreUnavailable
             | Outcome::InternalError => false,
         }
     }
@@ -234,6 +238,7 @@ impl Outcome {
             Outcome::ItemsUnmatched { .. } => "some line items match no Revel product",
             Outcome::RevelWriteFailed => "the order could not be written to Revel",
             Outcome::RevelPartialOrder { .. } => "the Revel order was started but could not be completed",
+            Outcome::StoreUnavailable => "the connector's database could not be reached; nothing was written",
             Outcome::InternalError => "an internal error occurred",
         }
     }
@@ -265,6 +270,7 @@ mod tests {
             Outcome::ItemsUnmatched { names: vec![] },
             Outcome::RevelWriteFailed,
             Outcome::RevelPartialOrder { order_id: id() },
+            Outcome::StoreUnavailable,
             Outcome::InternalError,
         ];
         all.extend(
@@ -356,6 +362,7 @@ mod tests {
         ("ITEMS_UNMATCHED", false, false, false),
         ("REVEL_WRITE_FAILED", false, false, false),
         ("REVEL_PARTIAL_ORDER", false, false, false),
+        ("STORE_UNAVAILABLE", false, false, false),
         ("INTERNAL_ERROR", false, false, false),
     ];
 

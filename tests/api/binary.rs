@@ -80,20 +80,27 @@ async fn a_bad_configuration_stops_startup_naming_the_variable() {
     }
 }
 
-/// The binary on an ephemeral port, with its output collected.
-struct Running {
+/// The binary on an ephemeral port, with its output collected; killed if dropped.
+pub struct Running {
     child: Child,
-    port: u16,
+    pub port: u16,
     output: tokio::task::JoinHandle<String>,
+    /// The SQLite store made for it when the caller gave no `DATABASE_URL`.
+    _store: Option<crate::helpers::TestStore>,
 }
 
-async fn start_binary(env: &[(&str, String)]) -> Running {
+pub async fn start_binary(env: &[(&str, String)]) -> Running {
     let mut command = Command::new(BINARY);
     command
         .env_clear()
         .env("HOST", "127.0.0.1")
         .env("PORT", "0")
-        .env("SWEEP_INTERVAL_SECS", "0");
+        .env("SWEEP_INTERVAL_SECS", "0")
+        .kill_on_drop(true);
+    let store = (!env.iter().any(|(name, _)| *name == "DATABASE_URL")).then(crate::helpers::TestStore::new);
+    if let Some(store) = &store {
+        command.env("DATABASE_URL", store.url());
+    }
     for (name, value) in env {
         command.env(name, value);
     }
@@ -129,10 +136,21 @@ async fn start_binary(env: &[(&str, String)]) -> Running {
         let _ = stderr.read_to_string(&mut errors).await;
         rest + &errors
     });
-    Running { child, port, output }
+    Running {
+        child,
+        port,
+        output,
+        _store: store,
+    }
 }
 
 impl Running {
+    /// SIGKILL: no shutdown, no flush, as a crash or an out-of-memory kill.
+    pub async fn kill(mut self) -> String {
+        self.child.kill().await.unwrap();
+        self.output.await.unwrap()
+    }
+
     async fn terminate(mut self) -> (std::process::ExitStatus, String) {
         let pid = self.child.id().unwrap();
         Command::new("kill")
@@ -148,7 +166,7 @@ impl Running {
     }
 }
 
-fn upstream_env(fakes: &Fakes, secrets: &Secrets) -> Vec<(&'static str, String)> {
+pub fn upstream_env(fakes: &Fakes, secrets: &Secrets) -> Vec<(&'static str, String)> {
     let locations =
         json!({"15901": {"name": "Summerlin", "revel_establishment": 4, "timezone": "America/Los_Angeles"}});
     let mut env = fakes.connector_env();
@@ -161,13 +179,13 @@ fn upstream_env(fakes: &Fakes, secrets: &Secrets) -> Vec<(&'static str, String)>
     env
 }
 
-struct Secrets {
-    signing: String,
-    oauth: String,
+pub struct Secrets {
+    pub signing: String,
+    pub oauth: String,
 }
 
 /// Posts a delivery for today (the binary runs on the real clock).
-async fn post(port: u16, body: &serde_json::Value, signature: Option<String>) -> serde_json::Value {
+pub async fn post(port: u16, body: &serde_json::Value, signature: Option<String>) -> serde_json::Value {
     let mut request = reqwest::Client::new()
         .post(format!("http://127.0.0.1:{port}/webhook"))
         .body(body.to_string());
@@ -177,7 +195,7 @@ async fn post(port: u16, body: &serde_json::Value, signature: Option<String>) ->
     request.send().await.unwrap().json().await.unwrap()
 }
 
-fn due_today(id: u64) -> serde_json::Value {
+pub fn due_today(id: u64) -> serde_json::Value {
     let mut event = paid_event();
     event["id"] = json!(id);
     let today = chrono::Utc::now()

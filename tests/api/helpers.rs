@@ -54,8 +54,24 @@ pub async fn start_fakes() -> Fakes {
     fakes
 }
 
+/// A SQLite store in its own temporary directory, shared by the apps given it.
+#[derive(Clone)]
+pub struct TestStore(Arc<tempfile::TempDir>);
+
+impl TestStore {
+    pub fn new() -> TestStore {
+        TestStore(Arc::new(tempfile::tempdir().expect("a temporary directory")))
+    }
+
+    pub fn url(&self) -> String {
+        format!("sqlite://{}", self.0.path().join("connector.db").display())
+    }
+}
+
 pub struct TestApp {
     pub address: String,
+    /// The app's store, to start another app (a restart) on the same data.
+    pub store: TestStore,
     pub http: reqwest::Client,
     pub fakes: Fakes,
     pub services: Arc<Services>,
@@ -72,6 +88,7 @@ pub struct AppBuilder {
     fakes: Option<Fakes>,
     deadline: Option<Duration>,
     sweep_interval: Option<Duration>,
+    store: Option<TestStore>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -86,7 +103,14 @@ impl AppBuilder {
             fakes: None,
             deadline: None,
             sweep_interval: None,
+            store: None,
         }
+    }
+
+    /// Runs on an earlier app's SQLite store: a restart on the same data.
+    pub fn store(mut self, store: &TestStore) -> AppBuilder {
+        self.store = Some(store.clone());
+        self
     }
 
     pub fn env(mut self, name: &str, value: &str) -> AppBuilder {
@@ -127,6 +151,7 @@ impl AppBuilder {
             Some(fakes) => fakes,
             None => start_fakes().await,
         };
+        let store = self.store.unwrap_or_else(TestStore::new);
         let locations = json!({
             SITE_ID: {"name": "Sample Doughnuts - Summerlin", "revel_establishment": ESTABLISHMENT, "timezone": "America/Los_Angeles"},
             "15902": {"name": "Sample Doughnuts - Downtown", "revel_establishment": "7", "timezone": "America/New_York"},
@@ -138,6 +163,7 @@ impl AppBuilder {
             ("LOCATIONS_JSON", locations.to_string()),
             ("TRIPLESEAT_WEBHOOK_SIGNING_KEY", SIGNING_KEY.to_string()),
             ("SWEEP_INTERVAL_SECS", "0".to_string()),
+            ("DATABASE_URL", store.url()),
         ]
         .into_iter()
         .chain(fakes.connector_env())
@@ -157,6 +183,8 @@ impl AppBuilder {
             max: Duration::from_millis(100),
         };
         config.sweep_first_delay = Duration::from_millis(50);
+        config.email_retry.base = Duration::from_millis(20);
+        config.email_retry.max = Duration::from_millis(200);
         if let Some(deadline) = self.deadline {
             config.webhook_deadline = deadline;
         }
@@ -177,6 +205,7 @@ impl AppBuilder {
         }));
         TestApp {
             address,
+            store,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()

@@ -145,7 +145,7 @@ async fn one_event_delivered_twenty_times_at_once_under_different_triggers_is_on
 }
 
 #[tokio::test]
-async fn a_restart_between_deliveries_still_yields_one_order() {
+async fn a_restart_that_lost_its_store_still_yields_one_order() {
     let first = spawn_app().await;
     first
         .post_signed(&webhook("UPDATE_EVENT", paid_event()))

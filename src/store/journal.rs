@@ -1,0 +1,245 @@
+//! The journal: one row per run (webhook, test webhook, sweep, replay), so an operator
+//! can answer "what happened to event 123 on Saturday?" long after the platform's logs
+//! have rolled over. No bodies, no signatures, no secrets.
+//!
+//! Rows are written off the request path: `Journal::record` hands the row to a writer
+//! task that inserts whatever has queued up in one transaction. A crash (SIGKILL) can
+//! lose the rows still queued, at most the last few milliseconds of runs; a clean
+//! shutdown flushes them. A full queue drops rows with a warning rather than slow a
+//! request.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::Serialize;
+use sqlx::Row;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::{bounded, now_ms, on_pool, Store, StoreError};
+use std::sync::Arc;
+
+/// Rows waiting at most for the writer.
+const QUEUE_CAPACITY: usize = 10_000;
+/// Rows one transaction writes at most.
+const BATCH: usize = 500;
+
+/// Which door a run came in by, as the journal names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Webhook,
+    TestWebhook,
+    Sweep,
+    Replay,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Webhook => "webhook",
+            Source::TestWebhook => "test_webhook",
+            Source::Sweep => "sweep",
+            Source::Replay => "replay",
+        }
+    }
+}
+
+/// One run, as the journal keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JournalEntry {
+    pub at_ms: i64,
+    pub correlation_id: String,
+    pub source: String,
+    pub instance_id: String,
+    pub trigger: Option<String>,
+    pub event_id: Option<String>,
+    pub site_id: Option<String>,
+    pub reason: String,
+    pub ok: bool,
+    pub processed: bool,
+    pub dry_run: bool,
+    pub revel_order_id: Option<String>,
+    pub duration_ms: i64,
+}
+
+/// What to look for in the journal; newest first.
+#[derive(Debug, Clone, Default)]
+pub struct JournalQuery {
+    pub event_id: Option<String>,
+    pub reason: Option<String>,
+    pub since_ms: Option<i64>,
+    pub limit: u32,
+}
+
+/// The writer's handle: cheap to call from any run.
+pub struct Journal {
+    sender: Mutex<Option<mpsc::Sender<JournalEntry>>>,
+    writer: tokio::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Journal {
+    pub fn start(store: Arc<Store>) -> Journal {
+        let (sender, mut queue) = mpsc::channel::<JournalEntry>(QUEUE_CAPACITY);
+        let writer = tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(BATCH);
+            while queue.recv_many(&mut batch, BATCH).await > 0 {
+                if let Err(error) = store.insert_journal(&batch).await {
+                    tracing::error!(rows = batch.len(), %error, "Journal: rows not written");
+                }
+                batch.clear();
+            }
+        });
+        Journal {
+            sender: Mutex::new(Some(sender)),
+            writer: tokio::sync::Mutex::new(Some(writer)),
+        }
+    }
+
+    /// Queues a row without waiting.
+    pub fn record(&self, entry: JournalEntry) {
+        let sender = self
+            .sender
+            .lock()
+            .expect("invariant: the journal lock is never held across a panic");
+        let Some(sender) = sender.as_ref() else {
+            tracing::warn!("Journal: shutting down, a row was dropped");
+            return;
+        };
+        if sender.try_send(entry).is_err() {
+            tracing::warn!("Journal: queue full, a row was dropped");
+        }
+    }
+
+    /// Stops taking rows and writes the queued ones, within `bound`.
+    pub async fn flush(&self, bound: Duration) {
+        drop(
+            self.sender
+                .lock()
+                .expect("invariant: the journal lock is never held across a panic")
+                .take(),
+        );
+        if let Some(writer) = self.writer.lock().await.take() {
+            if tokio::time::timeout(bound, writer).await.is_err() {
+                tracing::warn!("Journal: queued rows not written before shutdown");
+            }
+        }
+    }
+}
+
+impl Store {
+    pub async fn insert_journal(&self, entries: &[JournalEntry]) -> Result<(), StoreError> {
+        bounded(async {
+            on_pool!(self, |pool| {
+                let mut tx = pool.begin().await?;
+                for e in entries {
+                    sqlx::query(
+                        "INSERT INTO journal (at_ms, correlation_id, source, instance_id, trigger_type, event_id, \
+                         site_id, reason, ok, processed, dry_run, revel_order_id, duration_ms) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                    )
+                    .bind(e.at_ms)
+                    .bind(&e.correlation_id)
+                    .bind(&e.source)
+                    .bind(&e.instance_id)
+                    .bind(&e.trigger)
+                    .bind(&e.event_id)
+                    .bind(&e.site_id)
+                    .bind(&e.reason)
+                    .bind(e.ok)
+                    .bind(e.processed)
+                    .bind(e.dry_run)
+                    .bind(&e.revel_order_id)
+                    .bind(e.duration_ms)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await
+            })
+        })
+        .await
+    }
+
+    /// Journal rows matching `query`, newest first.
+    pub async fn journal(&self, query: &JournalQuery) -> Result<Vec<JournalEntry>, StoreError> {
+        let limit = i64::from(query.limit.clamp(1, 500));
+        bounded(async {
+            on_pool!(self, |pool| {
+                let rows = sqlx::query(
+                    "SELECT at_ms, correlation_id, source, instance_id, trigger_type, event_id, site_id, reason, \
+                     ok, processed, dry_run, revel_order_id, duration_ms FROM journal \
+                     WHERE ($1 IS NULL OR event_id = $1) AND ($2 IS NULL OR reason = $2) AND at_ms >= $3 \
+                     ORDER BY at_ms DESC, id DESC LIMIT $4",
+                )
+                .bind(&query.event_id)
+                .bind(&query.reason)
+                .bind(query.since_ms.unwrap_or(0))
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(JournalEntry {
+                            at_ms: row.try_get("at_ms")?,
+                            correlation_id: row.try_get("correlation_id")?,
+                            source: row.try_get("source")?,
+                            instance_id: row.try_get("instance_id")?,
+                            trigger: row.try_get("trigger_type")?,
+                            event_id: row.try_get("event_id")?,
+                            site_id: row.try_get("site_id")?,
+                            reason: row.try_get("reason")?,
+                            ok: row.try_get("ok")?,
+                            processed: row.try_get("processed")?,
+                            dry_run: row.try_get("dry_run")?,
+                            revel_order_id: row.try_get("revel_order_id")?,
+                            duration_ms: row.try_get("duration_ms")?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, sqlx::Error>>()
+            })
+        })
+        .await
+    }
+
+    /// Deletes what retention no longer keeps: journal rows, sent and given-up emails
+    /// and sweep runs older than `retention`; expired delivery keys and leases; sweep
+    /// notices of past days. Returns the journal rows removed.
+    pub async fn prune(&self, retention: Duration) -> Result<u64, StoreError> {
+        let now = now_ms();
+        let cutoff = now.saturating_sub(super::ms(retention));
+        let yesterday = (chrono::Utc::now() - chrono::Duration::days(2))
+            .format("%Y-%m-%d")
+            .to_string();
+        bounded(async {
+            on_pool!(self, |pool| {
+                let journal = sqlx::query("DELETE FROM journal WHERE at_ms < $1")
+                    .bind(cutoff)
+                    .execute(pool)
+                    .await?
+                    .rows_affected();
+                sqlx::query("DELETE FROM delivery_keys WHERE expires_at_ms <= $1")
+                    .bind(now)
+                    .execute(pool)
+                    .await?;
+                sqlx::query("DELETE FROM leases WHERE expires_at_ms <= $1")
+                    .bind(now)
+                    .execute(pool)
+                    .await?;
+                sqlx::query("DELETE FROM outbox WHERE status <> 'pending' AND created_at_ms < $1")
+                    .bind(cutoff)
+                    .execute(pool)
+                    .await?;
+                sqlx::query("DELETE FROM sweep_runs WHERE started_at_ms < $1")
+                    .bind(cutoff)
+                    .execute(pool)
+                    .await?;
+                sqlx::query("DELETE FROM sweep_notices WHERE day < $1")
+                    .bind(&yesterday)
+                    .execute(pool)
+                    .await?;
+                Ok(journal)
+            })
+        })
+        .await
+    }
+}

@@ -1,0 +1,290 @@
+//! The durable state of SPEC 17 behind one narrow interface: the journal, settled
+//! delivery keys, leases (per event and for the sweep), the email outbox, the sweep's
+//! runs and notices, runtime switches and the audit trail.
+//!
+//! Two backends share every statement: embedded SQLite (the zero-setup default, one
+//! instance) and PostgreSQL (several instances). The SQL is written once in the common
+//! dialect both speak (`$N` parameters, `ON CONFLICT`, `RETURNING`) and `on_pool!`
+//! runs it on whichever pool is open. Times are the wall clock in Unix milliseconds,
+//! so instances must keep their clocks in sync (every platform does with NTP).
+//!
+//! Every call is bounded in time: a database that hangs is as unavailable as one
+//! that refuses, and the pipeline fails closed on either (`STORE_UNAVAILABLE`).
+
+pub mod delivery_keys;
+pub mod journal;
+pub mod leases;
+pub mod migrations;
+pub mod outbox;
+pub mod sweep_state;
+pub mod switches;
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::secret::Secret;
+
+/// Runs `$body` with `$pool` bound to whichever pool the store has. The body is
+/// written once and compiled for each backend.
+macro_rules! on_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.backend {
+            $crate::store::Backend::Sqlite($pool) => $body,
+            $crate::store::Backend::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// Where the state lives (`DATABASE_URL`, `DATA_DIR`).
+#[derive(Debug, Clone)]
+pub enum StoreTarget {
+    /// An embedded SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL; it may hold a password, so it is never printed.
+    Postgres(Secret),
+}
+
+impl StoreTarget {
+    /// `DATABASE_URL` unset: `DATA_DIR/connector.db`; `sqlite://PATH`; `postgres://…`.
+    pub fn parse(database_url: Option<&str>, data_dir: &Path) -> Result<StoreTarget, String> {
+        let Some(url) = database_url.map(str::trim).filter(|u| !u.is_empty()) else {
+            return Ok(StoreTarget::Sqlite(data_dir.join("connector.db")));
+        };
+        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            if path.is_empty() || path.starts_with(":memory:") {
+                return Err("sqlite:// needs a file path (an in-memory database would lose everything)".into());
+            }
+            return Ok(StoreTarget::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            PgConnectOptions::from_str(url).map_err(|_| "is not a valid postgres:// URL".to_string())?;
+            return Ok(StoreTarget::Postgres(Secret::new(url)));
+        }
+        let scheme = url.split_once("://").map_or("none", |(scheme, _)| scheme);
+        Err(format!(
+            "expected postgres://…, postgresql://… or sqlite://PATH (unset: SQLite in DATA_DIR); scheme {scheme:?} is not supported"
+        ))
+    }
+
+    /// A description safe to print: the file, or the server and database without credentials.
+    pub fn describe(&self) -> String {
+        match self {
+            StoreTarget::Sqlite(path) => format!("sqlite {}", path.display()),
+            StoreTarget::Postgres(url) => match reqwest::Url::parse(url.expose()) {
+                Ok(parsed) => format!(
+                    "postgres {}:{}{}",
+                    parsed.host_str().unwrap_or("localhost"),
+                    parsed.port().unwrap_or(5432),
+                    parsed.path()
+                ),
+                Err(_) => "postgres".into(),
+            },
+        }
+    }
+}
+
+/// The store could not do what was asked; callers fail closed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
+    #[error("the store did not answer in time")]
+    Timeout,
+}
+
+/// Startup could not open or migrate the store. The message never holds the password.
+#[derive(Debug, thiserror::Error)]
+#[error("DATABASE_URL: {0}")]
+pub struct OpenError(String);
+
+pub(crate) enum Backend {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+pub struct Store {
+    pub(crate) backend: Backend,
+    instance_id: String,
+    description: String,
+}
+
+/// How long any one store call may take before it counts as unavailable.
+const CALL_BOUND: Duration = Duration::from_secs(5);
+/// How long a request waits for a pooled connection (a stopped server fails this fast).
+const ACQUIRE_BOUND: Duration = Duration::from_secs(3);
+/// How long startup tries to reach the database.
+const OPEN_BOUND: Duration = Duration::from_secs(15);
+
+impl Store {
+    /// Opens the store and applies its migrations, or says why not (naming `DATABASE_URL`).
+    pub async fn open(target: &StoreTarget) -> Result<Store, OpenError> {
+        let description = target.describe();
+        let backend = match target {
+            StoreTarget::Sqlite(path) => Backend::Sqlite(open_sqlite(path).await?),
+            StoreTarget::Postgres(url) => Backend::Postgres(open_postgres(url).await?),
+        };
+        let store = Store {
+            backend,
+            instance_id: format!("inst-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
+            description,
+        };
+        migrations::apply(&store)
+            .await
+            .map_err(|e| OpenError(format!("cannot migrate the database at {}: {e}", store.description)))?;
+        Ok(store)
+    }
+
+    /// This process's id, as leases and the journal name it.
+    pub fn instance_id(&self) -> &str {
+        &self.instance_id
+    }
+
+    /// `sqlite …` or `postgres host:port/db`, without credentials.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    pub fn is_shared(&self) -> bool {
+        matches!(self.backend, Backend::Postgres(_))
+    }
+
+    /// A round trip: true when the database answers within a second.
+    pub async fn ping(&self) -> bool {
+        let ping = async { on_pool!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.is_ok()) };
+        tokio::time::timeout(Duration::from_secs(1), ping)
+            .await
+            .unwrap_or(false)
+    }
+
+    /// Closes every connection (shutdown).
+    pub async fn close(&self) {
+        on_pool!(self, |pool| pool.close().await)
+    }
+}
+
+/// Runs one store call within `CALL_BOUND`, mapping every failure to a `StoreError`.
+pub(crate) async fn bounded<T>(call: impl Future<Output = Result<T, sqlx::Error>>) -> Result<T, StoreError> {
+    match tokio::time::timeout(CALL_BOUND, call).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(StoreError::Unavailable(error.to_string())),
+        Err(_) => Err(StoreError::Timeout),
+    }
+}
+
+/// The wall clock in Unix milliseconds: what leases, keys and backoffs are measured in.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+pub(crate) fn ms(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+async fn open_sqlite(path: &Path) -> Result<SqlitePool, OpenError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            OpenError(format!(
+                "cannot create the data directory {} (DATA_DIR): {e}",
+                dir.display()
+            ))
+        })?;
+    }
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(5));
+    SqlitePoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(ACQUIRE_BOUND)
+        .connect_with(options)
+        .await
+        .map_err(|e| OpenError(format!("cannot open the SQLite database {}: {e}", path.display())))
+}
+
+async fn open_postgres(url: &Secret) -> Result<PgPool, OpenError> {
+    let target = StoreTarget::Postgres(url.clone()).describe();
+    let scrub = |message: String| scrub_password(&message, url.expose());
+    let options = PgConnectOptions::from_str(url.expose())
+        .map_err(|e| OpenError(scrub(format!("is not a valid postgres:// URL: {e}"))))?;
+    let pool = PgPoolOptions::new()
+        .max_connections(10)
+        .acquire_timeout(ACQUIRE_BOUND)
+        .connect_lazy_with(options);
+    // The first connection proves the server, the user and the password.
+    let connected = tokio::time::timeout(OPEN_BOUND, pool.acquire()).await;
+    match connected {
+        Ok(Ok(_)) => Ok(pool),
+        Ok(Err(error)) => Err(OpenError(scrub(format!("cannot connect to {target}: {error}")))),
+        Err(_) => Err(OpenError(format!(
+            "cannot connect to {target}: no answer within {}s",
+            OPEN_BOUND.as_secs()
+        ))),
+    }
+}
+
+/// Removes the URL's password from a message, whatever quoted it.
+fn scrub_password(message: &str, url: &str) -> String {
+    let password = reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.password().map(String::from))
+        .filter(|p| !p.is_empty());
+    match password {
+        Some(password) => message.replace(&password, "***"),
+        None => message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_choose_a_backend_or_say_what_is_expected() {
+        let dir = Path::new("/var/data");
+        assert!(matches!(StoreTarget::parse(None, dir), Ok(StoreTarget::Sqlite(p)) if p == dir.join("connector.db")));
+        assert!(matches!(
+            StoreTarget::parse(Some("  "), dir),
+            Ok(StoreTarget::Sqlite(_))
+        ));
+        assert!(
+            matches!(StoreTarget::parse(Some("sqlite:///tmp/x.db"), dir), Ok(StoreTarget::Sqlite(p)) if p == Path::new("/tmp/x.db"))
+        );
+        assert!(matches!(
+            StoreTarget::parse(Some("postgres://u:p@db:5432/c"), dir),
+            Ok(StoreTarget::Postgres(_))
+        ));
+        assert!(matches!(
+            StoreTarget::parse(Some("postgresql://db/c"), dir),
+            Ok(StoreTarget::Postgres(_))
+        ));
+        for bad in ["mysql://u:hunter2@db/c", "sqlite::memory:", "db.example.com"] {
+            let error = StoreTarget::parse(Some(bad), dir).unwrap_err();
+            assert!(!error.contains("hunter2"), "{error}");
+        }
+    }
+
+    #[test]
+    fn descriptions_never_hold_the_password() {
+        let target = StoreTarget::parse(
+            Some("postgres://connector:hunter2@db.internal:6543/conn"),
+            Path::new("."),
+        )
+        .unwrap();
+        assert_eq!(target.describe(), "postgres db.internal:6543/conn");
+        assert_eq!(
+            scrub_password(
+                "password authentication failed: hunter2",
+                "postgres://connector:hunter2@db/c"
+            ),
+            "password authentication failed: ***"
+        );
+    }
+}

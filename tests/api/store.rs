@@ -1,0 +1,492 @@
+//! Durable state (SPEC 17): what survives a restart, a crash and a second instance,
+//! on SQLite everywhere and on a real PostgreSQL server where one is installed.
+
+use std::time::Duration;
+
+use connector::store::journal::{JournalEntry, JournalQuery};
+use fakes::Fault;
+use serde_json::{json, Value};
+
+use crate::binary::{due_today, post, start_binary, upstream_env, Secrets};
+use crate::helpers::{paid_event, paid_event_with_id, start_fakes, webhook, AppBuilder, TestApp, TestStore};
+use crate::postgres::{Postgres, PASSWORD};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_tripleseat-revel-connector");
+
+/// Journal rows, once at least `count` have been written (the writer is asynchronous).
+async fn journal_rows(app: &TestApp, count: usize) -> Vec<JournalEntry> {
+    let query = JournalQuery {
+        limit: 100,
+        ..JournalQuery::default()
+    };
+    for _ in 0..100 {
+        let rows = app.services.store.journal(&query).await.unwrap();
+        if rows.len() >= count {
+            return rows;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("expected {count} journal rows");
+}
+
+/// Orders for one event id, and whether each is complete (its history was written).
+fn orders_of(app: &TestApp, event_id: u64) -> Vec<Value> {
+    let local_id = format!("Triple Seat {event_id}");
+    app.orders()
+        .into_iter()
+        .filter(|o| o["local_id"] == json!(local_id))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_settled_delivery_redelivered_after_a_restart_is_a_duplicate() {
+    let first = AppBuilder::new().spawn().await;
+    let delivery = webhook("UPDATE_EVENT", paid_event());
+    first.post_signed(&delivery).await.assert_reason("REVEL_INJECTED");
+    let (fakes, store) = (first.fakes.clone(), first.store.clone());
+    first.stop().await;
+
+    let second = AppBuilder::new().fakes(&fakes).store(&store).spawn().await;
+    let reads_before = second.fakes.revel.plan().requests().len();
+    second.post_signed(&delivery).await.assert_reason("DUPLICATE_DELIVERY");
+    assert_eq!(
+        second.fakes.revel.plan().requests().len(),
+        reads_before,
+        "answered from the store, without asking Revel"
+    );
+    assert_eq!(second.orders().len(), 1);
+}
+
+#[tokio::test]
+async fn every_run_is_journalled_without_bodies_or_secrets() {
+    let app = AppBuilder::new().spawn().await;
+    let injected = app.post_signed(&webhook("UPDATE_EVENT", paid_event())).await;
+    injected.assert_reason("REVEL_INJECTED");
+    app.post_signed(&webhook("DELETE_EVENT", paid_event()))
+        .await
+        .assert_reason("TRIGGER_TYPE_NOT_ACTIONABLE");
+    app.post_test(&webhook("UPDATE_EVENT", paid_event_with_id(42)))
+        .await
+        .assert_reason("DRY_RUN");
+    app.fakes.tripleseat.put_event(paid_event_with_id(43));
+    app.sweeper.run_once().await;
+
+    let rows = journal_rows(&app, 4).await;
+    let find = |source: &str, reason: &str| {
+        rows.iter()
+            .find(|r| r.source == source && r.reason == reason)
+            .unwrap_or_else(|| panic!("no {source} row for {reason}: {rows:#?}"))
+    };
+    let row = find("webhook", "REVEL_INJECTED");
+    assert_eq!(row.correlation_id, injected.json["correlation_id"].as_str().unwrap());
+    assert_eq!(row.event_id.as_deref(), Some("61234567"));
+    assert_eq!(row.site_id.as_deref(), Some("15901"));
+    assert_eq!(row.trigger.as_deref(), Some("UPDATE_EVENT"));
+    assert_eq!(row.revel_order_id.as_deref(), injected.json["revel_order_id"].as_str());
+    assert!(row.ok && row.processed && !row.dry_run);
+    assert_eq!(row.instance_id, app.services.store.instance_id());
+    assert!(find("webhook", "TRIGGER_TYPE_NOT_ACTIONABLE").ok);
+    assert!(find("test_webhook", "DRY_RUN").dry_run);
+    assert_eq!(find("sweep", "REVEL_INJECTED").event_id.as_deref(), Some("43"));
+
+    let everything = format!("{rows:?}");
+    assert!(!everything.contains(crate::helpers::SIGNING_KEY));
+    assert!(!everything.contains("Glazed Classic"), "no bodies in the journal");
+
+    let filtered = app
+        .services
+        .store
+        .journal(&JournalQuery {
+            event_id: Some("43".into()),
+            limit: 10,
+            ..JournalQuery::default()
+        })
+        .await
+        .unwrap();
+    assert!(filtered.iter().all(|r| r.event_id.as_deref() == Some("43")) && !filtered.is_empty());
+}
+
+#[tokio::test]
+async fn an_email_that_could_not_be_sent_goes_out_from_the_next_start() {
+    let first = AppBuilder::new().spawn().await;
+    first
+        .fakes
+        .sendgrid
+        .plan()
+        .fail(Some("POST"), "/v3/mail/send", Fault::Status(503), 1_000);
+    first
+        .post_signed(&webhook("UPDATE_EVENT", paid_event()))
+        .await
+        .assert_reason("REVEL_INJECTED");
+    for _ in 0..100 {
+        if first.fakes.sendgrid.plan().count("POST", "/v3/mail/send") >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pending = first.services.store.outbox_counts().await.unwrap();
+    assert_eq!(pending.pending, 1, "stored and still pending while SendGrid fails");
+    let (fakes, store) = (first.fakes.clone(), first.store.clone());
+    first.stop().await;
+
+    fakes.sendgrid.plan().heal();
+    let second = AppBuilder::new().fakes(&fakes).store(&store).spawn().await;
+    let messages = second.wait_for_emails(1).await;
+    assert!(messages[0]["subject"].as_str().unwrap().contains("61234567"));
+    for _ in 0..100 {
+        if second.services.store.outbox_counts().await.unwrap().pending == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(second.services.store.outbox_counts().await.unwrap().pending, 0);
+}
+
+#[tokio::test]
+async fn an_email_is_given_up_after_its_attempts_and_stays_visible() {
+    let app = AppBuilder::new().env("EMAIL_MAX_ATTEMPTS", "3").spawn().await;
+    app.fakes
+        .sendgrid
+        .plan()
+        .fail(Some("POST"), "/v3/mail/send", Fault::Status(500), 1_000);
+    app.post_signed(&webhook("UPDATE_EVENT", paid_event()))
+        .await
+        .assert_reason("REVEL_INJECTED");
+    let mut counts = Default::default();
+    for _ in 0..200 {
+        counts = app.services.store.outbox_counts().await.unwrap();
+        if counts.failed == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!((counts.pending, counts.failed), (0, 1));
+    assert_eq!(app.fakes.sendgrid.plan().count("POST", "/v3/mail/send"), 3);
+    let failed = app.services.store.failed_emails(10).await.unwrap();
+    assert_eq!(failed[0].attempts, 3);
+    assert!(failed[0].last_error.as_deref().unwrap().contains("500"));
+}
+
+#[tokio::test]
+async fn a_database_from_a_newer_build_stops_startup() {
+    let store = TestStore::new();
+    let app = AppBuilder::new().store(&store).spawn().await;
+    let url = store.url();
+    app.stop().await;
+    {
+        use sqlx::Connection;
+        let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (999, 'from the future', 1, x'00', 0)",
+        )
+        .execute(&mut db)
+        .await
+        .unwrap();
+    }
+    let output = tokio::process::Command::new(BINARY)
+        .env_clear()
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0")
+        .env("DATABASE_URL", &url)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("DATABASE_URL") && stderr.contains("999"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_kill_during_a_slow_revel_write_then_a_redelivery_yields_one_complete_order() {
+    let fakes = start_fakes().await;
+    let store = TestStore::new();
+    let secrets = Secrets {
+        signing: "crash-key".into(),
+        oauth: "crash-oauth".into(),
+    };
+    let mut env = upstream_env(&fakes, &secrets);
+    env.push(("DATABASE_URL", store.url()));
+    let running = start_binary(&env).await;
+    // The order is stored, then its second item hangs: the kill lands mid-write.
+    fakes.revel.plan().fail(
+        Some("POST"),
+        "/resources/OrderItem/",
+        Fault::Hang(Duration::from_secs(60)),
+        1,
+    );
+    let body = webhook("UPDATE_EVENT", due_today(8101));
+    let sign = |body: &Value| {
+        connector::tripleseat::signature::sign(
+            &connector::secret::Secret::new("crash-key"),
+            body.to_string().as_bytes(),
+            chrono::Utc::now().timestamp(),
+        )
+    };
+    let port = running.port;
+    let (first_body, first_signature) = (body.clone(), sign(&body));
+    let in_flight = tokio::spawn(async move {
+        let _ = tokio::time::timeout(Duration::from_secs(30), post(port, &first_body, Some(first_signature))).await;
+    });
+    for _ in 0..250 {
+        if fakes.revel.plan().count("POST", "/resources/OrderItem/") > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        fakes.revel.plan().count("POST", "/resources/OrderItem/") > 0,
+        "the write started"
+    );
+    running.kill().await;
+    in_flight.abort();
+    fakes.revel.plan().heal();
+
+    let restarted = start_binary(&env).await;
+    let answer = post(restarted.port, &body, Some(sign(&body))).await;
+    assert_eq!(answer["reason"], json!("REVEL_INJECTED"), "{answer:#}");
+    let orders: Vec<Value> = fakes
+        .revel
+        .orders()
+        .into_iter()
+        .filter(|o| o["local_id"] == json!("Triple Seat 8101"))
+        .collect();
+    assert_eq!(orders.len(), 1, "one order: the started one was completed");
+    assert_eq!(fakes.revel.children("OrderItem", &orders[0]["id"]).len(), 4);
+    assert_eq!(fakes.revel.children("OrderHistory", &orders[0]["id"]).len(), 1);
+    assert_eq!(
+        post(restarted.port, &body, Some(sign(&body))).await["reason"],
+        json!("DUPLICATE_DELIVERY")
+    );
+}
+
+#[tokio::test]
+async fn an_email_queued_before_a_kill_arrives_after_the_restart() {
+    let fakes = start_fakes().await;
+    let store = TestStore::new();
+    let secrets = Secrets {
+        signing: "mail-key".into(),
+        oauth: "mail-oauth".into(),
+    };
+    let mut env = upstream_env(&fakes, &secrets);
+    env.push(("DATABASE_URL", store.url()));
+    fakes
+        .sendgrid
+        .plan()
+        .fail(Some("POST"), "/v3/mail/send", Fault::Status(503), 1_000);
+    let running = start_binary(&env).await;
+    let body = webhook("UPDATE_EVENT", due_today(8201));
+    let signature = connector::tripleseat::signature::sign(
+        &connector::secret::Secret::new("mail-key"),
+        body.to_string().as_bytes(),
+        chrono::Utc::now().timestamp(),
+    );
+    assert_eq!(
+        post(running.port, &body, Some(signature)).await["reason"],
+        json!("REVEL_INJECTED")
+    );
+    for _ in 0..250 {
+        if fakes.sendgrid.plan().count("POST", "/v3/mail/send") > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Kill once the refusal is on record (not mid-attempt, whose claim would hold it longer).
+    let outbox = store.url();
+    for _ in 0..250 {
+        if sendgrid_refusal_recorded(&outbox).await {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    running.kill().await;
+    assert!(
+        fakes.sendgrid.messages().is_empty(),
+        "SendGrid refused it before the kill"
+    );
+    fakes.sendgrid.plan().heal();
+
+    let _restarted = start_binary(&env).await;
+    // The first retry waits its backoff (5 s after one attempt).
+    for _ in 0..300 {
+        if !fakes.sendgrid.messages().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let messages = fakes.sendgrid.messages();
+    assert_eq!(messages.len(), 1, "the queued email was sent once, after the restart");
+    assert!(messages[0]["subject"].as_str().unwrap().contains("8201"));
+}
+
+/// Whether the outbox row shows a failed attempt that nobody is working on.
+async fn sendgrid_refusal_recorded(url: &str) -> bool {
+    use sqlx::{Connection, Row};
+    let Ok(mut db) = sqlx::SqliteConnection::connect(url).await else {
+        return false;
+    };
+    let row = sqlx::query("SELECT attempts, claimed_until_ms, last_error FROM outbox")
+        .fetch_optional(&mut db)
+        .await
+        .ok()
+        .flatten();
+    row.is_some_and(|r| {
+        r.get::<i64, _>("attempts") >= 1
+            && r.get::<i64, _>("claimed_until_ms") == 0
+            && r.get::<Option<String>, _>("last_error").is_some()
+    })
+}
+
+#[tokio::test]
+async fn a_bad_database_url_stops_startup_naming_it_without_the_password() {
+    let mut cases = vec![
+        (
+            "mysql://connector:hunter2-secret@127.0.0.1/db".to_string(),
+            "hunter2-secret",
+        ),
+        // Nothing listens on port 9 of loopback.
+        (
+            "postgres://connector:hunter2-secret@127.0.0.1:9/db".to_string(),
+            "hunter2-secret",
+        ),
+    ];
+    let postgres = Postgres::start().await;
+    if let Some(pg) = &postgres {
+        cases.push((
+            format!("postgres://postgres:wrong-{PASSWORD}@127.0.0.1:{}/postgres", pg.port),
+            "wrong-",
+        ));
+    }
+    for (url, secret) in cases {
+        let output = tokio::process::Command::new(BINARY)
+            .env_clear()
+            .env("HOST", "127.0.0.1")
+            .env("PORT", "0")
+            .env("DATABASE_URL", &url)
+            .kill_on_drop(true)
+            .output()
+            .await
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(!output.status.success(), "{url} should stop startup");
+        assert!(all.contains("DATABASE_URL"), "{url}: {all}");
+        assert!(!all.contains(secret), "the password leaked: {all}");
+    }
+}
+
+/// Two apps (instances) on one PostgreSQL database, sharing the fake upstreams.
+async fn two_instances(pg: &Postgres, database: &str) -> (TestApp, TestApp) {
+    let url = pg.database(database).await;
+    let first = AppBuilder::new().env("DATABASE_URL", &url).spawn().await;
+    let second = AppBuilder::new()
+        .env("DATABASE_URL", &url)
+        .fakes(&first.fakes)
+        .spawn()
+        .await;
+    (first, second)
+}
+
+#[tokio::test]
+async fn two_instances_on_one_database_write_each_event_exactly_once() {
+    let Some(pg) = Postgres::start().await else { return };
+    let (a, b) = two_instances(&pg, "two_instances").await;
+    for round in 0..20u64 {
+        let id = 9_000 + round;
+        let event = paid_event_with_id(id);
+        let (update, status_change, updated) = (
+            webhook("UPDATE_EVENT", event.clone()),
+            webhook("STATUS_CHANGE_EVENT", event.clone()),
+            webhook("EVENT_UPDATED", event),
+        );
+        let (same_a, same_b, other_a, other_b) = tokio::join!(
+            a.post_signed(&update),
+            b.post_signed(&update),
+            a.post_signed(&status_change),
+            b.post_signed(&updated),
+        );
+        let reasons: Vec<&str> = [&same_a, &same_b, &other_a, &other_b]
+            .iter()
+            .map(|answer| answer.json["reason"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            reasons.iter().filter(|r| **r == "REVEL_INJECTED").count(),
+            1,
+            "round {round}: {reasons:?}"
+        );
+        assert!(
+            reasons
+                .iter()
+                .all(|r| ["REVEL_INJECTED", "ALREADY_INJECTED", "DUPLICATE_DELIVERY"].contains(r)),
+            "round {round}: {reasons:?}"
+        );
+        let orders = orders_of(&a, id);
+        assert_eq!(orders.len(), 1, "round {round}: one order");
+        assert_eq!(a.fakes.revel.children("OrderItem", &orders[0]["id"]).len(), 4);
+    }
+    // A settled key is shared: a redelivery to either instance, or to a new one, is a duplicate.
+    let third = AppBuilder::new()
+        .env("DATABASE_URL", &pg.url("two_instances"))
+        .fakes(&a.fakes)
+        .spawn()
+        .await;
+    third
+        .post_signed(&webhook("UPDATE_EVENT", paid_event_with_id(9_000)))
+        .await
+        .assert_reason("DUPLICATE_DELIVERY");
+}
+
+#[tokio::test]
+async fn two_instances_sweeping_at_once_write_one_order_per_due_event() {
+    let Some(pg) = Postgres::start().await else { return };
+    let (a, b) = two_instances(&pg, "two_sweeps").await;
+    for id in 1..=5 {
+        a.fakes.tripleseat.put_event(paid_event_with_id(id));
+    }
+    let (first, second) = tokio::join!(a.sweeper.run_once(), b.sweeper.run_once());
+    assert_eq!(first.injected + second.injected, 5, "{first:?} {second:?}");
+    assert_eq!(a.orders().len(), 5);
+    // Whichever ran, a later pass by the other finds every order there.
+    let again = b.sweeper.run_once().await;
+    assert_eq!((again.injected, again.already_injected), (0, 5));
+    assert_eq!(a.orders().len(), 5);
+    let last = a.services.store.last_sweep_run().await.unwrap().unwrap();
+    assert_eq!(last.already_injected, 5);
+}
+
+#[tokio::test]
+async fn with_postgres_down_nothing_is_written_and_the_sweep_recovers_once_it_is_back() {
+    let Some(mut pg) = Postgres::start().await else { return };
+    let url = pg.database("outage").await;
+    let app = AppBuilder::new().env("DATABASE_URL", &url).spawn().await;
+    let health: Value = app.get("/health").await.json().await.unwrap();
+    assert_eq!(health["store"], json!("ok"));
+
+    pg.stop();
+    let writes_before = app.fakes.revel.write_calls();
+    app.post_signed(&webhook("UPDATE_EVENT", paid_event()))
+        .await
+        .assert_reason("STORE_UNAVAILABLE");
+    // Cheap answers need no store at all.
+    app.post_signed(&webhook("DELETE_EVENT", paid_event()))
+        .await
+        .assert_reason("TRIGGER_TYPE_NOT_ACTIONABLE");
+    assert_eq!(app.fakes.revel.write_calls(), writes_before, "nothing reached Revel");
+    let health: Value = app.get("/health").await.json().await.unwrap();
+    assert_eq!(health["store"], json!("unavailable"));
+    app.fakes.tripleseat.put_event(paid_event());
+    let during = app.sweeper.run_once().await;
+    assert!(during.store_unavailable && during.injected == 0, "{during:?}");
+    assert!(app.orders().is_empty());
+
+    pg.resume().await;
+    let after = app.sweeper.run_once().await;
+    assert_eq!(after.injected, 1, "{after:?}");
+    assert_eq!(app.orders().len(), 1);
+    let health: Value = app.get("/health").await.json().await.unwrap();
+    assert_eq!(health["store"], json!("ok"));
+}
