@@ -25,6 +25,8 @@ const TIMEZONE: &str = "America/Los_Angeles";
 
 struct Sandbox {
     upstreams: Upstreams,
+    /// A fresh store per run, removed at exit, so every run starts from nothing.
+    data: tempfile::TempDir,
 }
 
 #[tokio::main]
@@ -61,6 +63,7 @@ impl Sandbox {
     async fn start() -> Sandbox {
         Sandbox {
             upstreams: Upstreams::start().await,
+            data: tempfile::tempdir().expect("a temporary directory for the sandbox's store"),
         }
     }
 
@@ -99,6 +102,7 @@ impl Sandbox {
             ("TRIPLESEAT_WEBHOOK_SIGNING_KEY", SIGNING_KEY.to_string()),
             ("WEBHOOK_TOLERANCE_SECS", "0".to_string()),
             ("SWEEP_INTERVAL_SECS", "0".to_string()),
+            ("DATA_DIR", self.data.path().display().to_string()),
         ]
         .into_iter()
         .chain(self.upstreams.connector_env())
