@@ -104,7 +104,7 @@ async fn run_backend(binary: &std::path::Path, backend: &'static str, database_u
 
     let port = free_port();
     let locations = json!({"15901": {"name": "Load Test Kitchen", "revel_establishment": 4, "timezone": TZ}});
-    let mut child = Command::new(&binary)
+    let mut child = Command::new(binary)
         .env_clear()
         .env("HOST", "127.0.0.1")
         .env("PORT", port.to_string())
