@@ -9,6 +9,7 @@ RUN mkdir -p src fakes/src \
     && cargo build --release --locked --bin tripleseat-revel-connector \
     && rm -rf src fakes/src
 COPY src src
+COPY migrations migrations
 COPY fakes/src fakes/src
 RUN touch src/main.rs src/lib.rs \
     && cargo build --release --locked --bin tripleseat-revel-connector \
@@ -19,12 +20,14 @@ FROM debian:bookworm-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin connector
+    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin connector \
+    && install -d -o connector -g connector /var/lib/connector
 WORKDIR /app
 COPY --from=build /app/target/release/tripleseat-revel-connector /usr/local/bin/tripleseat-revel-connector
 COPY config config
 USER connector
-ENV HOST=0.0.0.0 PORT=8000 LOG_FORMAT=json
+# Without DATABASE_URL the state goes to SQLite here (mount a disk for it to outlive the container).
+ENV HOST=0.0.0.0 PORT=8000 LOG_FORMAT=json DATA_DIR=/var/lib/connector
 EXPOSE 8000
 ENTRYPOINT ["/usr/local/bin/tripleseat-revel-connector"]
 CMD ["serve"]
