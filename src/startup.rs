@@ -18,7 +18,7 @@ use crate::pipeline::single_flight::EventTurns;
 use crate::pipeline::{Clock, Services};
 use crate::revel::catalog::CatalogCache;
 use crate::revel::client::RevelClient;
-use crate::store::journal::Journal;
+use crate::store::background::Writes;
 use crate::store::{OpenError, Store};
 use crate::sweep::Sweeper;
 use crate::tripleseat::client::TripleseatClient;
@@ -29,7 +29,7 @@ const MAX_CONCURRENT_RUNS: u32 = 1_024;
 /// How long shutdown waits for background writes, and then for queued emails.
 const SHUTDOWN_WRITES_BOUND: Duration = Duration::from_secs(30);
 const SHUTDOWN_EMAIL_BOUND: Duration = Duration::from_secs(15);
-const SHUTDOWN_JOURNAL_BOUND: Duration = Duration::from_secs(5);
+const SHUTDOWN_WRITES_FLUSH_BOUND: Duration = Duration::from_secs(5);
 /// How often retention runs (and once at startup).
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
@@ -83,7 +83,7 @@ impl Application {
             catalog: CatalogCache::new(config.catalog_ttl),
             turns: EventTurns::default(),
             deliveries: IdempotencyStore::new(config.idempotency_ttl, config.idempotency_max_entries),
-            journal: Journal::start(Arc::clone(&store)),
+            writes: Writes::start(Arc::clone(&store)),
             store,
             outbox,
             clock,
@@ -145,7 +145,7 @@ impl Application {
             outbox.drain(SHUTDOWN_EMAIL_BOUND).await;
         }
         pruning.abort();
-        self.state.services.journal.flush(SHUTDOWN_JOURNAL_BOUND).await;
+        self.state.services.writes.flush(SHUTDOWN_WRITES_FLUSH_BOUND).await;
         self.state.services.store.close().await;
         tracing::info!("Shutdown: complete");
         Ok(())

@@ -25,7 +25,8 @@ use crate::revel::catalog::{CatalogCache, Product};
 use crate::revel::client::{RevelClient, RevelError};
 use crate::revel::order_plan::{plan_order, Matching, PlannedOrder};
 use crate::revel::writer::{find_existing, OrderWriter, WriteResult, WriterIds};
-use crate::store::journal::{Journal, JournalEntry, Source};
+use crate::store::background::Writes;
+use crate::store::journal::{JournalEntry, Source};
 use crate::store::leases::{Lease, NotHeld};
 use crate::store::Store;
 use crate::tripleseat::client::TripleseatClient;
@@ -52,8 +53,8 @@ pub struct Services {
     pub deliveries: Arc<IdempotencyStore>,
     /// The durable state: delivery keys, leases, outbox, sweep state.
     pub store: Arc<Store>,
-    /// One row per run, written off the request path.
-    pub journal: Journal,
+    /// Journal rows and settled keys, written off the request path.
+    pub writes: Writes,
     /// `None` when email is not configured.
     pub outbox: Option<Outbox>,
 }
@@ -232,7 +233,7 @@ impl<'a> Run<'a> {
         let outcome = self.delivered_event(&delivery).await.unwrap_or_else(|stop| stop);
         if outcome.settles_key() {
             if let Some(claim) = claim.as_mut() {
-                self.settle(claim).await;
+                self.settle(claim);
             }
         }
         Ok(outcome)
@@ -327,19 +328,12 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Keeps the key in memory and in the store. A key the store missed only costs a
-    /// redelivery the Revel lookup, which still answers `ALREADY_INJECTED`.
-    async fn settle(&self, claim: &mut Claim) {
-        if !claim.settle() {
-            return;
-        }
-        if let Err(error) = self
-            .services
-            .store
-            .settle_key(claim.key(), self.config.idempotency_ttl)
-            .await
-        {
-            tracing::error!(%error, "Idempotency: key not stored; a redelivery will be checked against Revel");
+    /// Keeps the key in memory now and in the store right after the answer.
+    fn settle(&self, claim: &mut Claim) {
+        if claim.settle() {
+            self.services
+                .writes
+                .settle_key(claim.key().clone(), self.config.idempotency_ttl);
         }
     }
 
@@ -567,7 +561,7 @@ impl<'a> Run<'a> {
     }
 
     fn journal(&self, outcome: &Outcome, facts: &Facts) {
-        self.services.journal.record(JournalEntry {
+        self.services.writes.journal(JournalEntry {
             at_ms: crate::store::now_ms(),
             correlation_id: self.correlation_id.clone(),
             source: self.mode.source().as_str().to_string(),

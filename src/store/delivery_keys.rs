@@ -1,11 +1,17 @@
 //! Settled delivery keys (SPEC 10) in the store, so a redelivery after a restart, or
 //! to another instance, is still answered `DUPLICATE_DELIVERY`. The in-memory map in
 //! `idempotency` stays in front as the fast path; this is asked only on a miss.
+//! Keys are settled off the request path (`background::Writes`): a crash can lose the
+//! last few milliseconds of them, which only lets a redelivery reach Revel's
+//! `local_id` check (or the time gate) once more.
 
-use std::time::Duration;
-
-use super::{bounded, ms, now_ms, on_pool, Store, StoreError};
+use super::{bounded, now_ms, on_pool, Store, StoreError};
 use crate::idempotency::DeliveryKey;
+
+/// Binds the key, the time it was settled and its expiry.
+pub(super) const SETTLE_KEY: &str = "INSERT INTO delivery_keys (delivery_key, settled_at_ms, expires_at_ms) \
+     VALUES ($1, $2, $3) ON CONFLICT (delivery_key) DO UPDATE SET settled_at_ms = excluded.settled_at_ms, \
+     expires_at_ms = excluded.expires_at_ms";
 
 impl Store {
     /// Whether `key` was settled and has not expired.
@@ -22,37 +28,5 @@ impl Store {
         })
         .await?;
         Ok(found)
-    }
-
-    /// Keeps `key` for `ttl` from now.
-    pub async fn settle_key(&self, key: &DeliveryKey, ttl: Duration) -> Result<(), StoreError> {
-        let now = now_ms();
-        bounded(async {
-            on_pool!(self, |pool| sqlx::query(
-                "INSERT INTO delivery_keys (delivery_key, settled_at_ms, expires_at_ms) VALUES ($1, $2, $3) \
-                 ON CONFLICT (delivery_key) DO UPDATE SET settled_at_ms = excluded.settled_at_ms, \
-                 expires_at_ms = excluded.expires_at_ms"
-            )
-            .bind(key.as_str())
-            .bind(now)
-            .bind(now.saturating_add(ms(ttl)))
-            .execute(pool)
-            .await
-            .map(|_| ()))
-        })
-        .await?;
-        Ok(())
-    }
-
-    /// Forgets every settled key (an operator's "clear the idempotency cache").
-    pub async fn clear_keys(&self) -> Result<u64, StoreError> {
-        let done = bounded(async {
-            on_pool!(self, |pool| sqlx::query("DELETE FROM delivery_keys")
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected()))
-        })
-        .await?;
-        Ok(done)
     }
 }

@@ -2,27 +2,16 @@
 //! can answer "what happened to event 123 on Saturday?" long after the platform's logs
 //! have rolled over. No bodies, no signatures, no secrets.
 //!
-//! Rows are written off the request path: `Journal::record` hands the row to a writer
-//! task that inserts whatever has queued up in one transaction. A crash (SIGKILL) can
-//! lose the rows still queued, at most the last few milliseconds of runs; a clean
-//! shutdown flushes them. A full queue drops rows with a warning rather than slow a
-//! request.
+//! Rows are written off the request path, by `background::Writes`.
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::Serialize;
 use sqlx::Row;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
+use super::delivery_keys::SETTLE_KEY;
 use super::{bounded, now_ms, on_pool, Store, StoreError};
-use std::sync::Arc;
-
-/// Rows waiting at most for the writer.
-const QUEUE_CAPACITY: usize = 10_000;
-/// Rows one transaction writes at most.
-const BATCH: usize = 500;
+use crate::idempotency::DeliveryKey;
 
 /// Which door a run came in by, as the journal names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -72,66 +61,21 @@ pub struct JournalQuery {
     pub limit: u32,
 }
 
-/// The writer's handle: cheap to call from any run.
-pub struct Journal {
-    sender: Mutex<Option<mpsc::Sender<JournalEntry>>>,
-    writer: tokio::sync::Mutex<Option<JoinHandle<()>>>,
-}
-
-impl Journal {
-    pub fn start(store: Arc<Store>) -> Journal {
-        let (sender, mut queue) = mpsc::channel::<JournalEntry>(QUEUE_CAPACITY);
-        let writer = tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(BATCH);
-            while queue.recv_many(&mut batch, BATCH).await > 0 {
-                if let Err(error) = store.insert_journal(&batch).await {
-                    tracing::error!(rows = batch.len(), %error, "Journal: rows not written");
-                }
-                batch.clear();
-            }
-        });
-        Journal {
-            sender: Mutex::new(Some(sender)),
-            writer: tokio::sync::Mutex::new(Some(writer)),
-        }
-    }
-
-    /// Queues a row without waiting.
-    pub fn record(&self, entry: JournalEntry) {
-        let sender = self
-            .sender
-            .lock()
-            .expect("invariant: the journal lock is never held across a panic");
-        let Some(sender) = sender.as_ref() else {
-            tracing::warn!("Journal: shutting down, a row was dropped");
-            return;
-        };
-        if sender.try_send(entry).is_err() {
-            tracing::warn!("Journal: queue full, a row was dropped");
-        }
-    }
-
-    /// Stops taking rows and writes the queued ones, within `bound`.
-    pub async fn flush(&self, bound: Duration) {
-        drop(
-            self.sender
-                .lock()
-                .expect("invariant: the journal lock is never held across a panic")
-                .take(),
-        );
-        if let Some(writer) = self.writer.lock().await.take() {
-            if tokio::time::timeout(bound, writer).await.is_err() {
-                tracing::warn!("Journal: queued rows not written before shutdown");
-            }
-        }
-    }
-}
-
 impl Store {
-    pub async fn insert_journal(&self, entries: &[JournalEntry]) -> Result<(), StoreError> {
+    /// Journal rows and settled keys, in one transaction.
+    pub async fn write_batch(&self, entries: &[JournalEntry], keys: &[(DeliveryKey, i64)]) -> Result<(), StoreError> {
+        let now = now_ms();
         bounded(async {
             on_pool!(self, |pool| {
                 let mut tx = pool.begin().await?;
+                for (key, expires_at_ms) in keys {
+                    sqlx::query(SETTLE_KEY)
+                        .bind(key.as_str())
+                        .bind(now)
+                        .bind(*expires_at_ms)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 for e in entries {
                     sqlx::query(
                         "INSERT INTO journal (at_ms, correlation_id, source, instance_id, trigger_type, event_id, \

@@ -11,6 +11,7 @@
 //! Every call is bounded in time: a database that hangs is as unavailable as one
 //! that refuses, and the pipeline fails closed on either (`STORE_UNAVAILABLE`).
 
+pub mod background;
 pub mod delivery_keys;
 pub mod journal;
 pub mod leases;

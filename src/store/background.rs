@@ -1,0 +1,97 @@
+//! Writes that need not hold up an answer: journal rows and settled delivery keys.
+//! A run hands them over without waiting; one writer task stores whatever has queued
+//! up in one transaction, so under load many rows cost one commit. A clean shutdown
+//! writes everything queued; a crash (SIGKILL) can lose the last few milliseconds of
+//! rows. A lost journal row is a gap in the history; a lost key only lets a redelivery
+//! reach Revel's `local_id` check (or the time gate) once more. A full queue drops
+//! with a warning rather than slow a request.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::journal::JournalEntry;
+use super::{ms, now_ms, Store};
+use crate::idempotency::DeliveryKey;
+
+/// Writes waiting at most for the writer.
+const QUEUE_CAPACITY: usize = 20_000;
+/// Writes one transaction carries at most.
+const BATCH: usize = 500;
+
+enum Write {
+    Journal(JournalEntry),
+    SettledKey(DeliveryKey, i64),
+}
+
+/// The writer's handle: cheap to call from any run.
+pub struct Writes {
+    sender: Mutex<Option<mpsc::Sender<Write>>>,
+    writer: tokio::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Writes {
+    pub fn start(store: Arc<Store>) -> Writes {
+        let (sender, mut queue) = mpsc::channel::<Write>(QUEUE_CAPACITY);
+        let writer = tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(BATCH);
+            while queue.recv_many(&mut batch, BATCH).await > 0 {
+                let (mut entries, mut keys) = (Vec::new(), Vec::new());
+                for write in batch.drain(..) {
+                    match write {
+                        Write::Journal(entry) => entries.push(entry),
+                        Write::SettledKey(key, expires) => keys.push((key, expires)),
+                    }
+                }
+                if let Err(error) = store.write_batch(&entries, &keys).await {
+                    tracing::error!(rows = entries.len(), keys = keys.len(), %error, "Store: journal rows and keys not written");
+                }
+            }
+        });
+        Writes {
+            sender: Mutex::new(Some(sender)),
+            writer: tokio::sync::Mutex::new(Some(writer)),
+        }
+    }
+
+    /// Queues a journal row.
+    pub fn journal(&self, entry: JournalEntry) {
+        self.queue(Write::Journal(entry));
+    }
+
+    /// Queues a settled key, kept for `ttl` from now.
+    pub fn settle_key(&self, key: DeliveryKey, ttl: Duration) {
+        self.queue(Write::SettledKey(key, now_ms().saturating_add(ms(ttl))));
+    }
+
+    fn queue(&self, write: Write) {
+        let sender = self
+            .sender
+            .lock()
+            .expect("invariant: the writer lock is never held across a panic");
+        let Some(sender) = sender.as_ref() else {
+            tracing::warn!("Store: shutting down, a journal row or key was dropped");
+            return;
+        };
+        if sender.try_send(write).is_err() {
+            tracing::warn!("Store: write queue full, a journal row or key was dropped");
+        }
+    }
+
+    /// Stops taking writes and stores the queued ones, within `bound`.
+    pub async fn flush(&self, bound: Duration) {
+        drop(
+            self.sender
+                .lock()
+                .expect("invariant: the writer lock is never held across a panic")
+                .take(),
+        );
+        if let Some(writer) = self.writer.lock().await.take() {
+            if tokio::time::timeout(bound, writer).await.is_err() {
+                tracing::warn!("Store: queued journal rows and keys not written before shutdown");
+            }
+        }
+    }
+}
