@@ -86,6 +86,8 @@ struct RawEnv {
     data_dir: Option<String>,
     journal_retention_days: Option<String>,
     email_max_attempts: Option<String>,
+    admin_token: Option<String>,
+    metrics_token: Option<String>,
 }
 
 /// Every variable the service reads, for the startup check of unknown names in
@@ -140,6 +142,8 @@ pub const VARIABLES: &[&str] = &[
     "DATA_DIR",
     "JOURNAL_RETENTION_DAYS",
     "EMAIL_MAX_ATTEMPTS",
+    "ADMIN_TOKEN",
+    "METRICS_TOKEN",
 ];
 
 /// How a webhook signature header may be written (`WEBHOOK_SIGNATURE_SCHEME`).
@@ -344,6 +348,10 @@ pub struct Config {
     pub journal_retention: Duration,
     /// `EMAIL_MAX_ATTEMPTS` (default 10) and the backoff between them.
     pub email_retry: RetryPolicy,
+    /// `ADMIN_TOKEN` (32 characters or more): turns on the admin API and console.
+    pub admin_token: Option<Secret>,
+    /// `METRICS_TOKEN`: when set, `/metrics` needs it as a bearer token.
+    pub metrics_token: Option<Secret>,
 }
 
 impl Config {
@@ -444,6 +452,13 @@ impl Config {
         if retention_days == 0 {
             return Err(invalid("JOURNAL_RETENTION_DAYS", "must be at least 1"));
         }
+        let admin_token = raw.admin_token.map(|t| t.trim().to_string());
+        if admin_token.as_ref().is_some_and(|t| t.chars().count() < 32) {
+            return Err(invalid(
+                "ADMIN_TOKEN",
+                "must be at least 32 characters (e.g. the output of `openssl rand -hex 32`)",
+            ));
+        }
         let email_attempts: u32 = number("EMAIL_MAX_ATTEMPTS", raw.email_max_attempts, 10)?;
         if email_attempts == 0 {
             return Err(invalid("EMAIL_MAX_ATTEMPTS", "must be at least 1"));
@@ -521,6 +536,8 @@ impl Config {
                 base: Duration::from_secs(5),
                 max: Duration::from_secs(600),
             },
+            admin_token: admin_token.map(Secret::new),
+            metrics_token: raw.metrics_token.map(|t| Secret::new(t.trim())),
         })
     }
 
@@ -546,7 +563,7 @@ impl Config {
         };
         format!(
             "ENV={} TIMEZONE={} DRY_RUN={} ENABLE_CONNECTOR={} ALLOWED_LOCATIONS={} locations={} \
-             signing_key={} tripleseat_reads={} revel={} email={} sweep={} test_endpoints={} store={}",
+             signing_key={} tripleseat_reads={} revel={} email={} sweep={} test_endpoints={} store={} admin={} metrics={}",
             self.env,
             self.timezone,
             self.dry_run,
@@ -561,6 +578,8 @@ impl Config {
                 .map_or("off".to_string(), |i| format!("every {}s", i.as_secs())),
             self.test_endpoints,
             self.store.describe(),
+            if self.admin_token.is_some() { "on" } else { "off" },
+            if self.metrics_token.is_some() { "token" } else { "open" },
         )
     }
 
@@ -762,6 +781,7 @@ mod tests {
             (("DATABASE_URL", "mysql://u:p@db/c"), "DATABASE_URL"),
             (("JOURNAL_RETENTION_DAYS", "0"), "JOURNAL_RETENTION_DAYS"),
             (("EMAIL_MAX_ATTEMPTS", "many"), "EMAIL_MAX_ATTEMPTS"),
+            (("ADMIN_TOKEN", "too-short"), "ADMIN_TOKEN"),
             (("TRIPLESEAT_API_BASE", "not a url"), "TRIPLESEAT_API_BASE"),
             (
                 ("TRIPLESEAT_OAUTH_CLIENT_ID", "id-only"),

@@ -7,6 +7,8 @@
 // Tests write cents as dollars_cents (`137_70` is $137.70), which reads better than 13_770.
 #![cfg_attr(test, allow(clippy::inconsistent_digit_grouping))]
 
+/// The admin API and operator console, behind `ADMIN_TOKEN`.
+pub mod admin;
 /// Typed configuration from the environment, checked once at startup.
 pub mod config;
 /// SendGrid client, background outbox and message templates.
@@ -15,6 +17,8 @@ pub mod email;
 pub mod http;
 /// Delivery keys and the bounded in-memory store of deliveries seen.
 pub mod idempotency;
+/// `GET /metrics`: the Prometheus registry and what it counts.
+pub mod metrics;
 /// Money as exact integer cents.
 pub mod money;
 /// The spec's pipeline, step by step, and its outcomes.
@@ -29,6 +33,8 @@ pub mod startup;
 pub mod store;
 /// The due-day sweep.
 pub mod sweep;
+/// ENABLE_CONNECTOR and DRY_RUN as in force: environment and runtime override.
+pub mod switches;
 /// Log output from `LOG_FORMAT` and `RUST_LOG`.
 pub mod telemetry;
 /// TripleSeat: signatures, deliveries, events, the read API.

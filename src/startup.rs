@@ -10,10 +10,12 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
+use crate::admin::AdminGate;
 use crate::config::Config;
 use crate::email::client::SendgridClient;
 use crate::email::outbox::Outbox;
 use crate::idempotency::IdempotencyStore;
+use crate::metrics::Metrics;
 use crate::pipeline::single_flight::EventTurns;
 use crate::pipeline::{Clock, Services};
 use crate::revel::catalog::CatalogCache;
@@ -21,6 +23,7 @@ use crate::revel::client::RevelClient;
 use crate::store::background::Writes;
 use crate::store::{OpenError, Store};
 use crate::sweep::Sweeper;
+use crate::switches::{Switches, REFRESH_EVERY};
 use crate::tripleseat::client::TripleseatClient;
 use crate::upstream::http_client;
 
@@ -46,12 +49,14 @@ pub struct AppState {
     pub services: Arc<Services>,
     /// One permit per pipeline run; shutdown takes them all to know runs are over.
     pub runs: Arc<Semaphore>,
+    pub sweeper: Arc<Sweeper>,
+    /// Present when `ADMIN_TOKEN` is set.
+    pub admin: Option<AdminGate>,
 }
 
 pub struct Application {
     listener: TcpListener,
     state: Arc<AppState>,
-    sweeper: Arc<Sweeper>,
 }
 
 impl Application {
@@ -68,23 +73,28 @@ impl Application {
             instance_id = store.instance_id(),
             "Store: open"
         );
+        let switches = Switches::new(config.enable_connector, config.dry_run);
+        switches.refresh(&store).await;
+        let metrics = Arc::new(Metrics::new());
         let http = http_client(&config.upstream);
         let retry = config.upstream.retry;
         let outbox = config.email.as_ref().map(|email| {
             Outbox::start(
-                SendgridClient::new(email, http.clone()),
+                SendgridClient::new(email, http.clone(), Arc::clone(&metrics)),
                 Arc::clone(&store),
                 config.email_retry,
             )
         });
         let services = Arc::new(Services {
-            tripleseat: TripleseatClient::new(&config.tripleseat, http.clone(), retry),
-            revel: RevelClient::new(&config.revel, http, retry),
+            tripleseat: TripleseatClient::new(&config.tripleseat, http.clone(), retry, Arc::clone(&metrics)),
+            revel: RevelClient::new(&config.revel, http, retry, Arc::clone(&metrics)),
             catalog: CatalogCache::new(config.catalog_ttl),
             turns: EventTurns::default(),
             deliveries: IdempotencyStore::new(config.idempotency_ttl, config.idempotency_max_entries),
             writes: Writes::start(Arc::clone(&store)),
             store,
+            switches,
+            metrics,
             outbox,
             clock,
             config: Arc::clone(&config),
@@ -92,8 +102,9 @@ impl Application {
         let listener = TcpListener::bind(SocketAddr::new(config.host, config.port)).await?;
         Ok(Application {
             listener,
-            sweeper: Arc::new(Sweeper::new(Arc::clone(&services))),
             state: Arc::new(AppState {
+                sweeper: Arc::new(Sweeper::new(Arc::clone(&services))),
+                admin: config.admin_token.clone().map(AdminGate::new),
                 services,
                 runs: Arc::new(Semaphore::new(MAX_CONCURRENT_RUNS as usize)),
             }),
@@ -109,7 +120,7 @@ impl Application {
     }
 
     pub fn sweeper(&self) -> Arc<Sweeper> {
-        Arc::clone(&self.sweeper)
+        Arc::clone(&self.state.sweeper)
     }
 
     /// Serves until `shutdown` completes, then winds down within bounds.
@@ -117,17 +128,20 @@ impl Application {
         let config = Arc::clone(&self.state.services.config);
         let (stop_sweep, sweep_stopped) = watch::channel(false);
         let sweep = config.sweep_interval.map(|interval| {
-            tokio::spawn(Arc::clone(&self.sweeper).schedule(config.sweep_first_delay, interval, sweep_stopped))
+            tokio::spawn(Arc::clone(&self.state.sweeper).schedule(config.sweep_first_delay, interval, sweep_stopped))
         });
 
         let pruning = tokio::spawn(prune_periodically(
             Arc::clone(&self.state.services.store),
             config.journal_retention,
         ));
+        let refreshing = tokio::spawn(refresh_switches(Arc::clone(&self.state.services)));
 
         tracing::info!(port = self.port(), "Listening");
         let app = crate::http::router(Arc::clone(&self.state));
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await?;
         tracing::info!("Shutdown: no longer accepting; finishing in-flight work");
 
         let _ = stop_sweep.send(true);
@@ -145,6 +159,7 @@ impl Application {
             outbox.drain(SHUTDOWN_EMAIL_BOUND).await;
         }
         pruning.abort();
+        refreshing.abort();
         self.state.services.writes.flush(SHUTDOWN_WRITES_FLUSH_BOUND).await;
         self.state.services.store.close().await;
         tracing::info!("Shutdown: complete");
@@ -162,6 +177,15 @@ async fn prune_periodically(store: Arc<Store>, retention: Duration) {
             Err(error) => tracing::warn!(%error, "Store: pruning failed; it runs again in an hour"),
         }
         tokio::time::sleep(PRUNE_EVERY).await;
+    }
+}
+
+/// Keeps this instance's copy of the runtime switches current (a change made on any
+/// instance is in force here within `REFRESH_EVERY` plus one store round trip).
+async fn refresh_switches(services: Arc<Services>) {
+    loop {
+        tokio::time::sleep(REFRESH_EVERY).await;
+        services.switches.refresh(&services.store).await;
     }
 }
 

@@ -29,7 +29,7 @@ const MAX_PAGES: u32 = 100;
 const SEARCH_PAGE_BOUND: Duration = Duration::from_secs(60);
 
 /// What one run did, by outcome.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SweepSummary {
     pub searched: usize,
     pub injected: usize,
@@ -120,6 +120,7 @@ impl Sweeper {
     pub async fn run_once(&self) -> SweepSummary {
         let Ok(_running) = self.running.try_lock() else {
             tracing::info!("Sweep: a run is already under way; skipped");
+            self.services.metrics.sweep_ran("busy");
             return SweepSummary {
                 was_busy: true,
                 ..SweepSummary::default()
@@ -127,23 +128,28 @@ impl Sweeper {
         };
         let config = &self.services.config;
         let mut total = SweepSummary::default();
-        if !config.enable_connector {
+        let metrics = &self.services.metrics;
+        if !self.services.switches.is_enabled() {
             tracing::info!("Sweep: kill switch OFF (CONNECTOR_DISABLED); nothing searched");
+            metrics.sweep_ran("disabled");
             return total;
         }
         if !self.services.tripleseat.is_configured() {
             tracing::warn!("Sweep: TripleSeat read credentials are missing; nothing searched");
+            metrics.sweep_ran("not_configured");
             return total;
         }
         let lease = match Lease::try_take(&self.services.store, "sweep".into()).await {
             Ok(lease) => lease,
             Err(NotHeld::Busy) => {
                 tracing::info!("Sweep: another instance is sweeping; skipped");
+                metrics.sweep_ran("busy");
                 total.was_busy = true;
                 return total;
             }
             Err(NotHeld::Store(error)) => {
                 tracing::error!(%error, "Sweep: the store is unavailable; nothing searched, the next run tries again");
+                metrics.sweep_ran("store_unavailable");
                 total.store_unavailable = true;
                 return total;
             }
@@ -175,9 +181,14 @@ impl Sweeper {
             already_injected = total.already_injected,
             failed = total.failed + total.search_failures,
             skipped = %total.skipped_text(),
-            dry_run = config.dry_run,
+            dry_run = self.services.switches.is_dry_run(),
             "Sweep: run complete"
         );
+        metrics.sweep_ran(if total.search_failures > 0 {
+            "search_failed"
+        } else {
+            "ok"
+        });
         self.record(&total, started_at_ms).await;
         lease.release().await;
         total
@@ -195,7 +206,7 @@ impl Sweeper {
             failed: count(total.failed),
             search_failures: count(total.search_failures),
             skipped: total.skipped_text(),
-            dry_run: self.services.config.dry_run,
+            dry_run: self.services.switches.is_dry_run(),
         };
         if let Err(error) = self.services.store.record_sweep_run(&run).await {
             tracing::warn!(%error, "Sweep: the run's summary was not stored");

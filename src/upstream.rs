@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::config::UpstreamLimits;
+use crate::metrics::{Metrics, Upstream};
 
 /// The bounded backoff schedule: `attempts` tries in all, waits doubling from `base`
 /// up to `max`.
@@ -98,6 +99,23 @@ pub fn encode_component(value: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// Sends one request, counting it by status (or `timeout` / `error`) and timing it for `/metrics`.
+pub async fn send_counted(
+    metrics: &Metrics,
+    upstream: Upstream,
+    request: reqwest::RequestBuilder,
+) -> reqwest::Result<reqwest::Response> {
+    let started = std::time::Instant::now();
+    let result = request.send().await;
+    let status = match &result {
+        Ok(response) => response.status().as_u16().to_string(),
+        Err(error) if error.is_timeout() => "timeout".to_string(),
+        Err(_) => "error".to_string(),
+    };
+    metrics.upstream_request(upstream, &status, started.elapsed());
+    result
 }
 
 /// The one HTTP client, with the contract's connect and request timeouts.

@@ -1,14 +1,16 @@
 //! SendGrid v3 Mail Send: `POST /v3/mail/send` with a bearer key; 202 (200 in
 //! sandbox mode) is success; 429 and 5xx are worth retrying, other 4xx are final.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
 
 use super::Message;
 use crate::config::EmailConfig;
+use crate::metrics::{Metrics, Upstream};
 use crate::secret::Secret;
-use crate::upstream::{retry_after, Failure};
+use crate::upstream::{retry_after, send_counted, Failure};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {
@@ -24,6 +26,7 @@ pub enum SendError {
 
 pub struct SendgridClient {
     http: reqwest::Client,
+    metrics: Arc<Metrics>,
     base: String,
     key: Secret,
     sender: String,
@@ -31,9 +34,10 @@ pub struct SendgridClient {
 }
 
 impl SendgridClient {
-    pub fn new(config: &EmailConfig, http: reqwest::Client) -> SendgridClient {
+    pub fn new(config: &EmailConfig, http: reqwest::Client, metrics: Arc<Metrics>) -> SendgridClient {
         SendgridClient {
             http,
+            metrics,
             base: config.api_base.clone(),
             key: config.api_key.clone(),
             sender: config.sender.clone(),
@@ -56,13 +60,13 @@ impl SendgridClient {
             "categories": ["tripleseat-connector"],
             "custom_args": {"correlation_id": message.correlation_id},
         });
-        let response = self
+        let request = self
             .http
             .post(format!("{}/v3/mail/send", self.base))
             .bearer_auth(self.key.expose())
             .header(reqwest::header::ACCEPT, "application/json")
-            .json(&body)
-            .send()
+            .json(&body);
+        let response = send_counted(&self.metrics, Upstream::Sendgrid, request)
             .await
             .map_err(|e| {
                 Failure::Retry(if e.is_timeout() {

@@ -63,6 +63,9 @@ async fn handle(state: Arc<AppState>, mode: Mode, headers: &HeaderMap, body: Bod
         .instrument(span.clone()),
     );
     let outcome = await_run(task, deadline, &progress, &span).await;
+    if mode == Mode::Signed {
+        state.services.metrics.webhook_answered(&outcome.reason());
+    }
     contract::render(&outcome, &progress.facts(), &correlation_id)
 }
 

@@ -2,11 +2,13 @@
 
 use crate::config::{Config, Location};
 use crate::pipeline::outcome::Outcome;
+use crate::switches::Switches;
 use crate::tripleseat::delivery::{is_actionable, Delivery};
 
-/// `ENABLE_CONNECTOR=false` stops everything before the body is even read.
-pub fn connector_enabled(config: &Config) -> Result<(), Outcome> {
-    if config.enable_connector {
+/// `ENABLE_CONNECTOR=false` (or its runtime override) stops everything before the
+/// body is even read.
+pub fn connector_enabled(switches: &Switches) -> Result<(), Outcome> {
+    if switches.is_enabled() {
         Ok(())
     } else {
         tracing::info!("Kill switch: OFF (CONNECTOR_DISABLED)");

@@ -21,6 +21,7 @@ use crate::config::{Config, Location};
 use crate::email::outbox::Outbox;
 use crate::email::templates;
 use crate::idempotency::{Claim, IdempotencyStore};
+use crate::metrics::Metrics;
 use crate::revel::catalog::{CatalogCache, Product};
 use crate::revel::client::{RevelClient, RevelError};
 use crate::revel::order_plan::{plan_order, Matching, PlannedOrder};
@@ -29,6 +30,7 @@ use crate::store::background::Writes;
 use crate::store::journal::{JournalEntry, Source};
 use crate::store::leases::{Lease, NotHeld};
 use crate::store::Store;
+use crate::switches::Switches;
 use crate::tripleseat::client::TripleseatClient;
 use crate::tripleseat::delivery::{Delivery, DeliveryError};
 use crate::tripleseat::signature::Verifier;
@@ -53,6 +55,9 @@ pub struct Services {
     pub deliveries: Arc<IdempotencyStore>,
     /// The durable state: delivery keys, leases, outbox, sweep state.
     pub store: Arc<Store>,
+    /// The kill switch and dry run as in force (environment and runtime override).
+    pub switches: Switches,
+    pub metrics: Arc<Metrics>,
     /// Journal rows and settled keys, written off the request path.
     pub writes: Writes,
     /// `None` when email is not configured.
@@ -68,6 +73,8 @@ pub enum Mode {
     Test,
     /// The due-day sweep: no delivery, no idempotency key.
     Sweep,
+    /// An operator's replay of one event (admin API): like the sweep, on demand.
+    Replay,
 }
 
 impl Mode {
@@ -76,6 +83,7 @@ impl Mode {
             Mode::Signed => Source::Webhook,
             Mode::Test => Source::TestWebhook,
             Mode::Sweep => Source::Sweep,
+            Mode::Replay => Source::Replay,
         }
     }
 }
@@ -166,7 +174,7 @@ pub async fn process_found_event(
     correlation_id: String,
 ) -> Outcome {
     let run = Run::new(&services, Mode::Sweep, correlation_id, Arc::default());
-    let outcome = match guards::connector_enabled(&services.config) {
+    let outcome = match guards::connector_enabled(&services.switches) {
         Ok(()) => {
             run.progress.note(|f| {
                 f.event_id = Some(event_id.clone());
@@ -177,6 +185,20 @@ pub async fn process_found_event(
         }
         Err(stop) => stop,
     };
+    run.finish(&outcome).await;
+    outcome
+}
+
+/// Runs one event an operator asked for through steps 8–14, as the sweep would, under
+/// every guard: the event and its site are read from TripleSeat.
+pub async fn process_replay(
+    services: Arc<Services>,
+    event_id: String,
+    correlation_id: String,
+    progress: Arc<Progress>,
+) -> Outcome {
+    let run = Run::new(&services, Mode::Replay, correlation_id, progress);
+    let outcome = run.replay(event_id).await.unwrap_or_else(|stop| stop);
     run.finish(&outcome).await;
     outcome
 }
@@ -198,7 +220,7 @@ struct Run<'a> {
 
 impl<'a> Run<'a> {
     fn new(services: &'a Services, mode: Mode, correlation_id: String, progress: Arc<Progress>) -> Run<'a> {
-        let is_dry_run = mode == Mode::Test || services.config.dry_run;
+        let is_dry_run = mode == Mode::Test || services.switches.is_dry_run();
         progress.note(|f| f.dry_run = is_dry_run);
         Run {
             services,
@@ -217,7 +239,7 @@ impl<'a> Run<'a> {
     /// Steps 1–6, then the rest. The body is read only after the kill switch, so a
     /// disabled connector does no work at all; the key is settled only on final verdicts.
     async fn delivery(&self, incoming: Incoming) -> Step<Outcome> {
-        guards::connector_enabled(self.config)?; // CONNECTOR_DISABLED
+        guards::connector_enabled(&self.services.switches)?; // CONNECTOR_DISABLED
         let body = read_body(incoming.body, self.config.webhook_max_bytes).await?; // PAYLOAD_TOO_LARGE
         if incoming.mode == Mode::Signed {
             self.verify_signature(incoming.signature.as_deref(), &body)?; // SIGNATURE_VERIFICATION_FAILED_*
@@ -237,6 +259,18 @@ impl<'a> Run<'a> {
             }
         }
         Ok(outcome)
+    }
+
+    /// A replay: the kill switch first (nothing is read when it is off), then the
+    /// event and its site from the API, then steps 8–14.
+    async fn replay(&self, event_id: String) -> Step<Outcome> {
+        guards::connector_enabled(&self.services.switches)?; // CONNECTOR_DISABLED
+        tracing::info!(event_id, "Replay: requested by an operator");
+        self.progress.note(|f| f.event_id = Some(event_id.clone()));
+        let mut source = EventSource::new(&self.services.tripleseat, event_id, None);
+        let site_id = source.site_id_from_api(self.deadline).await?; // MISSING_SITE_ID, EVENT_DATA_UNAVAILABLE
+        self.progress.note(|f| f.site_id = Some(site_id.clone()));
+        self.event_at_site(source, &site_id).await
     }
 
     /// Steps 7 and on: which event, at which site.
@@ -477,6 +511,7 @@ impl<'a> Run<'a> {
         match writer.write(&plan, event_id, existing.as_ref()).await {
             WriteResult::Injected { order_id } => {
                 tracing::info!(order_id, "Revel: order written (REVEL_INJECTED)");
+                self.services.metrics.order_injected();
                 if let Some(outbox) = self.outbox {
                     outbox
                         .enqueue(templates::success(&templates::Injected {
@@ -521,6 +556,7 @@ impl<'a> Run<'a> {
     async fn finish(&self, outcome: &Outcome) {
         tracing::info!(reason = %outcome.reason(), ok = outcome.is_ok(), processed = outcome.is_processed(), dry_run = self.is_dry_run, "Outcome: {}", outcome.reason());
         let facts = self.progress.facts();
+        self.services.metrics.pipeline_ran(self.started.elapsed());
         self.journal(outcome, &facts);
         let Some(outbox) = self.outbox.filter(|_| outcome.warrants_failure_email()) else {
             return;

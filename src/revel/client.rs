@@ -3,6 +3,7 @@
 //! the shared policy. Writes are single tries classified for the writer, which
 //! alone knows how to retry a write without duplicating it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::{Method, Response};
@@ -10,8 +11,9 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::config::RevelConfig;
+use crate::metrics::{Metrics, Upstream};
 use crate::secret::Secret;
-use crate::upstream::{retry_after, with_retry, Failure, RetryPolicy};
+use crate::upstream::{retry_after, send_counted, with_retry, Failure, RetryPolicy};
 
 /// What went wrong talking to Revel.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,15 +44,17 @@ const MAX_PAGES: usize = 1_000;
 
 pub struct RevelClient {
     http: reqwest::Client,
+    metrics: Arc<Metrics>,
     base: Option<String>,
     credentials: Option<(Secret, Secret)>,
     retry: RetryPolicy,
 }
 
 impl RevelClient {
-    pub fn new(config: &RevelConfig, http: reqwest::Client, retry: RetryPolicy) -> RevelClient {
+    pub fn new(config: &RevelConfig, http: reqwest::Client, retry: RetryPolicy, metrics: Arc<Metrics>) -> RevelClient {
         RevelClient {
             http,
+            metrics,
             base: config.api_base.clone(),
             credentials: config.credentials.clone(),
             retry,
@@ -122,7 +126,9 @@ impl RevelClient {
             request = request.json(body);
         }
         let is_write = method != Method::GET;
-        let response = request.send().await.map_err(|e| transport_error(e, is_write))?;
+        let response = send_counted(&self.metrics, Upstream::Revel, request)
+            .await
+            .map_err(|e| transport_error(e, is_write))?;
         read(response, is_write).await
     }
 

@@ -3,6 +3,7 @@
 //! credentials with the token cached until it expires. All calls share one pacer
 //! that keeps under TripleSeat's limit of about 10 requests a second.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
@@ -13,8 +14,9 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use crate::config::TripleseatConfig;
+use crate::metrics::{Metrics, Upstream};
 use crate::secret::Secret;
-use crate::upstream::{encode_component, retry_after, with_retry, Failure, RetryPolicy};
+use crate::upstream::{encode_component, retry_after, send_counted, with_retry, Failure, RetryPolicy};
 
 /// What went wrong reading TripleSeat, in terms the pipeline decides on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -55,6 +57,7 @@ pub struct SearchPage {
 
 pub struct TripleseatClient {
     http: reqwest::Client,
+    metrics: Arc<Metrics>,
     base: String,
     auth: ReadAuth,
     token: Mutex<Option<Token>>,
@@ -68,7 +71,12 @@ const MIN_SPACING: Duration = Duration::from_millis(110);
 const TOKEN_MARGIN: Duration = Duration::from_secs(60);
 
 impl TripleseatClient {
-    pub fn new(config: &TripleseatConfig, http: reqwest::Client, retry: RetryPolicy) -> TripleseatClient {
+    pub fn new(
+        config: &TripleseatConfig,
+        http: reqwest::Client,
+        retry: RetryPolicy,
+        metrics: Arc<Metrics>,
+    ) -> TripleseatClient {
         let auth = match (&config.public_api_key, &config.oauth_client) {
             (Some(key), _) => ReadAuth::ApiKey(key.clone()),
             (None, Some((client_id, secret))) => ReadAuth::OAuth {
@@ -79,6 +87,7 @@ impl TripleseatClient {
         };
         TripleseatClient {
             http,
+            metrics,
             base: config.api_base.clone(),
             auth,
             token: Mutex::new(None),
@@ -145,7 +154,9 @@ impl TripleseatClient {
         with_retry(self.retry, Some(deadline), |attempt| async move {
             let request = self.authorize(self.http.get(url).query(query)).await?;
             self.pace().await;
-            let response = request.send().await.map_err(transport_failure)?;
+            let response = send_counted(&self.metrics, Upstream::Tripleseat, request)
+                .await
+                .map_err(transport_failure)?;
             if response.status() == StatusCode::UNAUTHORIZED && matches!(self.auth, ReadAuth::OAuth { .. }) {
                 // A token revoked or rotated before its stated expiry: forget it, and try
                 // once more with a fresh one before calling it a denial.
@@ -181,15 +192,12 @@ impl TripleseatClient {
             expires_in: Option<u64>,
         }
         self.pace().await;
-        let response = self
-            .http
-            .post(format!("{}/oauth2/token", self.base))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", client_id),
-                ("client_secret", secret.expose()),
-            ])
-            .send()
+        let request = self.http.post(format!("{}/oauth2/token", self.base)).form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", secret.expose()),
+        ]);
+        let response = send_counted(&self.metrics, Upstream::Tripleseat, request)
             .await
             .map_err(transport_failure)?;
         let answer: TokenAnswer =

@@ -1,6 +1,7 @@
 //! Black-box tests: the real app over real HTTP on 127.0.0.1 against fake
 //! TripleSeat, Revel and SendGrid servers. One binary, compiled once.
 
+mod admin;
 mod binary;
 mod configuration;
 mod contract;
