@@ -59,7 +59,7 @@ fn render_yaml_names_only_known_variables_and_keeps_secrets_out_of_the_file() {
         if let Some(key) = line.trim().strip_prefix("- key: ") {
             keys.push(key.trim().to_string());
             let next = lines.get(i + 1).map(|l| l.trim()).unwrap_or("");
-            let is_secret = ["KEY", "SECRET", "CLIENT_ID"]
+            let is_secret = ["KEY", "SECRET", "CLIENT_ID", "TOKEN"]
                 .iter()
                 .any(|s| key.ends_with(s) || key.contains("_KEY"));
             if is_secret {
@@ -74,6 +74,11 @@ fn render_yaml_names_only_known_variables_and_keeps_secrets_out_of_the_file() {
         );
     }
     assert!(blueprint.contains("healthCheckPath: /health"));
+    let database = blueprint.find("- key: DATABASE_URL").expect("DATABASE_URL is wired");
+    assert!(
+        blueprint[database..].lines().nth(1).unwrap().contains("fromDatabase"),
+        "DATABASE_URL comes from the blueprint's database, never a literal"
+    );
     let dry_run = blueprint.find("- key: DRY_RUN").expect("DRY_RUN is set");
     assert!(
         blueprint[dry_run..].lines().nth(1).unwrap().contains("\"true\""),

@@ -4,6 +4,7 @@
 mod admin;
 mod binary;
 mod configuration;
+mod console;
 mod contract;
 mod email;
 mod health;
