@@ -104,8 +104,11 @@ async fn run_backend(binary: &std::path::Path, backend: &'static str, database_u
 
     let port = free_port();
     let locations = json!({"15901": {"name": "Load Test Kitchen", "revel_establishment": 4, "timezone": TZ}});
+    // No `.env` of the developer's: the connector runs in an empty directory of its own.
+    let cwd = tempfile::tempdir().expect("a temporary directory");
     let mut child = Command::new(binary)
         .env_clear()
+        .current_dir(cwd.path())
         .env("HOST", "127.0.0.1")
         .env("PORT", port.to_string())
         .env("RUST_LOG", "warn")

@@ -33,7 +33,7 @@ struct Sandbox {
 async fn main() -> std::process::ExitCode {
     let self_check = std::env::args().any(|a| a == "--self-check");
     if !self_check {
-        connector::telemetry::init(connector::config::LogFormat::Text, chrono_tz::UTC);
+        connector::telemetry::init(connector::config::LogFormat::Text, chrono_tz::UTC, "info");
     }
     let sandbox = Sandbox::start().await;
     let event = sandbox.seed();
@@ -42,7 +42,8 @@ async fn main() -> std::process::ExitCode {
     let off = sandbox.connector(&[("ENABLE_CONNECTOR", "false")]).await;
 
     let body = json!({"webhook_trigger_type": "STATUS_CHANGE_EVENT", "event": event}).to_string();
-    let body_path = std::env::temp_dir().join("tripleseat-sandbox-event.json");
+    // In this run's own directory: concurrent sandboxes never share it, and it goes with the run.
+    let body_path = sandbox.data.path().join("event.json");
     std::fs::write(&body_path, &body).expect("write the sample body");
     // The sandbox runs with WEBHOOK_TOLERANCE_SECS=0, so this header stays valid.
     let header = signature::sign(
@@ -122,9 +123,12 @@ impl Sandbox {
     /// Prints each order and email as the simulated services receive them.
     async fn watch(&self) {
         let (mut orders_seen, mut emails_seen) = (0, 0);
+        // SIGINT or SIGTERM ends the sandbox (and, with it, its connectors and files).
+        let stop = connector::startup::shutdown_signal();
+        tokio::pin!(stop);
         loop {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => return,
+                _ = &mut stop => return,
                 _ = tokio::time::sleep(Duration::from_millis(300)) => {}
             }
             let orders = self.upstreams.revel.orders();

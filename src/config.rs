@@ -88,6 +88,9 @@ struct RawEnv {
     email_max_attempts: Option<String>,
     admin_token: Option<String>,
     metrics_token: Option<String>,
+    rust_log: Option<String>,
+    strict_config: Option<String>,
+    shutdown_budget_secs: Option<String>,
 }
 
 /// Every variable the service reads, for the startup check of unknown names in
@@ -144,6 +147,35 @@ pub const VARIABLES: &[&str] = &[
     "EMAIL_MAX_ATTEMPTS",
     "ADMIN_TOKEN",
     "METRICS_TOKEN",
+    "STRICT_CONFIG",
+    "SHUTDOWN_BUDGET_SECS",
+];
+
+/// The beginnings of our variables' names: an unknown variable that starts with one
+/// is most likely a misspelling of ours.
+const PREFIXES: &[&str] = &[
+    "TRIPLESEAT_",
+    "REVEL_",
+    "SENDGRID_",
+    "WEBHOOK_",
+    "IDEMPOTENCY_",
+    "SWEEP_",
+    "JOURNAL_",
+    "EMAIL_",
+    "LOCATIONS_",
+    "CATALOG_",
+    "PRODUCT_",
+    "INJECT",
+    "REQUIRE_",
+    "ALLOW",
+    "ENABLE_",
+    "DRY",
+    "ADMIN_",
+    "METRICS_",
+    "DATABASE_",
+    "DATA_",
+    "TEST_END",
+    "LOG_",
 ];
 
 /// How a webhook signature header may be written (`WEBHOOK_SIGNATURE_SCHEME`).
@@ -352,6 +384,15 @@ pub struct Config {
     pub admin_token: Option<Secret>,
     /// `METRICS_TOKEN`: when set, `/metrics` needs it as a bearer token.
     pub metrics_token: Option<Secret>,
+    /// `SHUTDOWN_BUDGET_SECS`, default 25: SIGTERM to exit, everything included.
+    pub shutdown_budget: Duration,
+    /// `RUST_LOG`, checked: the log filter (default `info`).
+    pub log_filter: String,
+    /// Variables that look like ours but are not (likely misspellings), each with the
+    /// variable probably meant; fatal under `STRICT_CONFIG=true`, else warned about.
+    pub suspicious: Vec<String>,
+    /// Warnings found while reading (half-configured credentials).
+    pub notes: Vec<String>,
 }
 
 impl Config {
@@ -367,12 +408,25 @@ impl Config {
         K: Into<String>,
         V: Into<String>,
     {
-        let pairs = pairs
+        let pairs: Vec<(String, String)> = pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        let suspicious: Vec<String> = pairs
+            .iter()
+            .filter(|(name, _)| !VARIABLES.contains(&name.as_str()))
+            .filter_map(|(name, _)| {
+                likely_meant(name).map(|meant| format!("{name} is not a setting; did you mean {meant}?"))
+            })
+            .collect();
+        let known = pairs
             .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
             .filter(|(k, v)| VARIABLES.contains(&k.as_str()) && !v.trim().is_empty());
-        let raw: RawEnv = envy::from_iter(pairs).map_err(|e| invalid("environment", e.to_string()))?;
-        Config::from_raw(raw)
+        let raw: RawEnv = envy::from_iter(known).map_err(|e| invalid("environment", e.to_string()))?;
+        let strict = boolean("STRICT_CONFIG", raw.strict_config.clone(), false)?;
+        if strict && !suspicious.is_empty() {
+            return Err(invalid("STRICT_CONFIG", suspicious.join("; ")));
+        }
+        let mut config = Config::from_raw(raw)?;
+        config.suspicious = suspicious;
+        Ok(config)
     }
 
     fn from_raw(raw: RawEnv) -> Result<Config, ConfigError> {
@@ -387,20 +441,22 @@ impl Config {
             .tripleseat_webhook_signing_key
             .or(raw.tripleseat_signing_secret)
             .map(Secret::new);
+        let mut notes = Vec::new();
+        let mut half = |set: &str, missing: &str| {
+            notes.push(format!(
+                "{set} is set but {missing} is not: both are needed, so neither is used"
+            ));
+        };
         let oauth_client = match (raw.tripleseat_oauth_client_id, raw.tripleseat_oauth_client_secret) {
             (Some(id), Some(secret)) => Some((id, Secret::new(secret))),
             (None, None) => None,
             (Some(_), None) => {
-                return Err(invalid(
-                    "TRIPLESEAT_OAUTH_CLIENT_SECRET",
-                    "is required when TRIPLESEAT_OAUTH_CLIENT_ID is set",
-                ))
+                half("TRIPLESEAT_OAUTH_CLIENT_ID", "TRIPLESEAT_OAUTH_CLIENT_SECRET");
+                None
             }
             (None, Some(_)) => {
-                return Err(invalid(
-                    "TRIPLESEAT_OAUTH_CLIENT_ID",
-                    "is required when TRIPLESEAT_OAUTH_CLIENT_SECRET is set",
-                ))
+                half("TRIPLESEAT_OAUTH_CLIENT_SECRET", "TRIPLESEAT_OAUTH_CLIENT_ID");
+                None
             }
         };
         let revel_api_base = match (raw.revel_api_base, raw.revel_domain) {
@@ -410,18 +466,41 @@ impl Config {
         };
         let credentials = match (raw.revel_api_key, raw.revel_api_secret) {
             (Some(key), Some(secret)) => Some((Secret::new(key), Secret::new(secret))),
-            _ => None,
+            (Some(_), None) => {
+                half("REVEL_API_KEY", "REVEL_API_SECRET");
+                None
+            }
+            (None, Some(_)) => {
+                half("REVEL_API_SECRET", "REVEL_API_KEY");
+                None
+            }
+            (None, None) => None,
         };
-        let email = match (
-            raw.sendgrid_api_key,
-            raw.tripleseat_email_sender,
-            list(raw.tripleseat_email_recipients.as_deref()),
-        ) {
+        // Checked whether or not the rest of email is configured, so a typo shows at once.
+        let sendgrid_base = base_url(
+            "SENDGRID_API_BASE",
+            raw.sendgrid_api_base.as_deref().unwrap_or("https://api.sendgrid.com"),
+        )?;
+        let recipients = list(raw.tripleseat_email_recipients.as_deref());
+        let email_parts = [
+            ("SENDGRID_API_KEY", raw.sendgrid_api_key.is_some()),
+            ("TRIPLESEAT_EMAIL_SENDER", raw.tripleseat_email_sender.is_some()),
+            ("TRIPLESEAT_EMAIL_RECIPIENTS", !recipients.is_empty()),
+        ];
+        if email_parts.iter().any(|(_, set)| *set) && !email_parts.iter().all(|(_, set)| *set) {
+            let missing: Vec<&str> = email_parts
+                .iter()
+                .filter(|(_, set)| !set)
+                .map(|(name, _)| *name)
+                .collect();
+            notes.push(format!(
+                "email is half configured: {} missing, so no email is sent",
+                missing.join(", ")
+            ));
+        }
+        let email = match (raw.sendgrid_api_key, raw.tripleseat_email_sender, recipients) {
             (Some(key), Some(sender), recipients) if !recipients.is_empty() => Some(EmailConfig {
-                api_base: base_url(
-                    "SENDGRID_API_BASE",
-                    raw.sendgrid_api_base.as_deref().unwrap_or("https://api.sendgrid.com"),
-                )?,
+                api_base: sendgrid_base,
                 api_key: Secret::new(key),
                 sender: sender.trim().to_string(),
                 recipients: unique_ignoring_case(recipients),
@@ -465,8 +544,13 @@ impl Config {
         }
 
         Ok(Config {
-            host: number("HOST", raw.host, IpAddr::from([0, 0, 0, 0]))?,
-            port: number("PORT", raw.port, 8000)?,
+            host: expected(
+                "HOST",
+                raw.host,
+                IpAddr::from([0, 0, 0, 0]),
+                "an IP address such as 127.0.0.1 or 0.0.0.0",
+            )?,
+            port: expected("PORT", raw.port, 8000, "a port number 1-65535")?,
             env: raw.env.unwrap_or_else(|| "development".into()),
             timezone: timezone("TIMEZONE", raw.timezone.as_deref().unwrap_or("UTC"))?,
             enable_connector: boolean("ENABLE_CONNECTOR", raw.enable_connector, true)?,
@@ -538,6 +622,15 @@ impl Config {
             },
             admin_token: admin_token.map(Secret::new),
             metrics_token: raw.metrics_token.map(|t| Secret::new(t.trim())),
+            log_filter: log_filter(raw.rust_log.as_deref())?,
+            shutdown_budget: Duration::from_secs(expected(
+                "SHUTDOWN_BUDGET_SECS",
+                raw.shutdown_budget_secs,
+                25,
+                "a whole number of seconds",
+            )?),
+            suspicious: Vec::new(),
+            notes,
         })
     }
 
@@ -585,7 +678,11 @@ impl Config {
 
     /// Warnings for missing upstream credentials: the service still starts without them.
     pub fn warnings(&self) -> Vec<String> {
-        let mut warnings = Vec::new();
+        let mut warnings = self.suspicious.clone();
+        warnings.extend(self.notes.iter().cloned());
+        if self.env.eq_ignore_ascii_case("production") && self.test_endpoints && self.admin_token.is_none() {
+            warnings.push("ENV=production with TEST_ENDPOINTS on and no ADMIN_TOKEN: /test/webhook and /test/revel are open to anyone; set ADMIN_TOKEN (they then need it) or TEST_ENDPOINTS=false".to_string());
+        }
         if self.signing_key.is_none() {
             warnings.push("TRIPLESEAT_WEBHOOK_SIGNING_KEY is not set: every /webhook delivery will fail closed (SIGNATURE_VERIFICATION_FAILED_SIGNING_KEY_NOT_CONFIGURED)".to_string());
         }
@@ -625,6 +722,52 @@ fn boolean(variable: &'static str, value: Option<String>, default: bool) -> Resu
         Some(v) if v == "false" || v == "0" => Ok(false),
         Some(v) => Err(invalid(variable, format!("expected true, false, 1 or 0, got {v:?}"))),
     }
+}
+
+/// Like `number`, with the message saying what is expected.
+fn expected<T: FromStr>(
+    variable: &'static str,
+    value: Option<String>,
+    default: T,
+    what: &str,
+) -> Result<T, ConfigError> {
+    number(variable, value, default).map_err(|_| invalid(variable, format!("expected {what}")))
+}
+
+/// The name of the variable `name` most likely meant, if it looks like one of ours:
+/// one of our prefixes, another case, or a couple of letters away.
+fn likely_meant(name: &str) -> Option<&'static str> {
+    let upper = name.to_ascii_uppercase();
+    let closest = VARIABLES
+        .iter()
+        .map(|known| (strsim::damerau_levenshtein(&upper, known), *known))
+        .min()?;
+    let looks_ours = PREFIXES.iter().any(|p| upper.starts_with(p));
+    let is_close = upper.len() >= 6 && closest.0 <= 2;
+    (looks_ours || is_close || upper == closest.1).then_some(closest.1)
+}
+
+/// `RUST_LOG` as `tracing` reads it, refusing a bare word that is neither a level nor
+/// a module (`RUST_LOG=verbose` would silently log nothing).
+fn log_filter(value: Option<&str>) -> Result<String, ConfigError> {
+    const LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error", "off"];
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok("info".into());
+    };
+    for directive in value.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let is_bare_word = !directive.contains(['=', ':', '[']);
+        if is_bare_word && !LEVELS.contains(&directive.to_ascii_lowercase().as_str()) {
+            return Err(invalid(
+                "RUST_LOG",
+                format!(
+                    "{directive:?} is not a level (trace, debug, info, warn, error, off) or a target=level directive"
+                ),
+            ));
+        }
+    }
+    tracing_subscriber::EnvFilter::try_new(value)
+        .map_err(|e| invalid("RUST_LOG", format!("is not a valid filter: {e}")))?;
+    Ok(value.to_string())
 }
 
 fn number<T: FromStr>(variable: &'static str, value: Option<String>, default: T) -> Result<T, ConfigError> {
@@ -783,15 +926,79 @@ mod tests {
             (("EMAIL_MAX_ATTEMPTS", "many"), "EMAIL_MAX_ATTEMPTS"),
             (("ADMIN_TOKEN", "too-short"), "ADMIN_TOKEN"),
             (("TRIPLESEAT_API_BASE", "not a url"), "TRIPLESEAT_API_BASE"),
-            (
-                ("TRIPLESEAT_OAUTH_CLIENT_ID", "id-only"),
-                "TRIPLESEAT_OAUTH_CLIENT_SECRET",
-            ),
+            (("RUST_LOG", "verbose"), "RUST_LOG"),
+            (("SENDGRID_API_BASE", "sendgrid"), "SENDGRID_API_BASE"),
         ];
         for ((variable, value), named) in cases {
             let message = error_of(&[(variable, value)]);
             assert!(message.starts_with(named), "{variable}={value:?} gave {message:?}");
         }
+    }
+
+    #[test]
+    fn a_misspelt_variable_is_named_with_the_one_probably_meant_and_fatal_when_strict() {
+        let config = config(&[
+            ("DRYRUN", "true"),
+            ("dry_run", "1"),
+            ("REVEL_APIKEY", "k"),
+            ("PATH", "/bin"),
+        ])
+        .unwrap();
+        assert!(!config.dry_run, "a misspelling changes nothing");
+        let warnings = config.warnings().join("\n");
+        for expected in [
+            "DRYRUN is not a setting; did you mean DRY_RUN?",
+            "dry_run is not a setting; did you mean DRY_RUN?",
+            "REVEL_APIKEY is not a setting; did you mean REVEL_API_KEY?",
+        ] {
+            assert!(warnings.contains(expected), "{expected} missing from {warnings}");
+        }
+        assert!(!warnings.contains("PATH"), "the system's own variables are left alone");
+        let message = error_of(&[("DRYRUN", "true"), ("STRICT_CONFIG", "true")]);
+        assert!(
+            message.starts_with("STRICT_CONFIG") && message.contains("DRY_RUN"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn half_a_credential_is_a_warning_naming_the_missing_half() {
+        let config = config(&[
+            ("TRIPLESEAT_OAUTH_CLIENT_ID", "id-only"),
+            ("REVEL_API_SECRET", "s"),
+            ("SENDGRID_API_KEY", "SG.x"),
+        ])
+        .unwrap();
+        let warnings = config.warnings().join("\n");
+        assert!(warnings.contains("TRIPLESEAT_OAUTH_CLIENT_ID is set but TRIPLESEAT_OAUTH_CLIENT_SECRET is not"));
+        assert!(warnings.contains("REVEL_API_SECRET is set but REVEL_API_KEY is not"));
+        assert!(warnings.contains("TRIPLESEAT_EMAIL_SENDER, TRIPLESEAT_EMAIL_RECIPIENTS missing"));
+        assert!(config.tripleseat.oauth_client.is_none() && config.email.is_none());
+    }
+
+    #[test]
+    fn messages_say_what_is_expected() {
+        assert_eq!(error_of(&[("PORT", "abc")]), "PORT: expected a port number 1-65535");
+        assert_eq!(
+            error_of(&[("HOST", "localhost")]),
+            "HOST: expected an IP address such as 127.0.0.1 or 0.0.0.0"
+        );
+        assert!(error_of(&[("RUST_LOG", "verbose")]).contains("is not a level"));
+        for fine in ["debug", "info,sqlx=warn", "connector::pipeline=debug", "WARN"] {
+            assert_eq!(config(&[("RUST_LOG", fine)]).unwrap().log_filter, fine);
+        }
+    }
+
+    #[test]
+    fn open_test_endpoints_in_production_are_warned_about() {
+        let open = config(&[("ENV", "production")]).unwrap();
+        assert!(open.warnings().iter().any(|w| w.contains("TEST_ENDPOINTS")));
+        let guarded = config(&[
+            ("ENV", "production"),
+            ("ADMIN_TOKEN", "0123456789abcdef0123456789abcdef"),
+        ])
+        .unwrap();
+        assert!(!guarded.warnings().iter().any(|w| w.contains("TEST_ENDPOINTS")));
     }
 
     #[test]

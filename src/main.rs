@@ -1,5 +1,6 @@
 //! `tripleseat-revel-connector [serve]` runs the service; `sign < body.json` prints
-//! an `X-Signature` value for a body. Nothing else lives here.
+//! an `X-Signature` value for a body; `sample` prints a delivery due today; `help`
+//! says so. Nothing else lives here.
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -15,16 +16,38 @@ fn main() -> ExitCode {
     match std::env::args().nth(1).as_deref() {
         None | Some("serve") => serve(),
         Some("sign") => sign(),
+        Some("sample") => sample(),
+        Some("help" | "--help" | "-h") => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
         Some("--version" | "-V") => {
             println!("{} {}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
         Some(other) => {
-            eprintln!("unknown command {other:?}\nusage: tripleseat-revel-connector [serve]\n       tripleseat-revel-connector sign < body.json");
+            eprint!("unknown command {other:?}\n\n{USAGE}");
             ExitCode::from(2)
         }
     }
 }
+
+const USAGE: &str = "\
+Turns confirmed, paid TripleSeat events into Revel POS orders on the event's day.
+
+usage:
+  tripleseat-revel-connector [serve]        run the service (HOST, PORT; default 0.0.0.0:8000)
+  tripleseat-revel-connector sign < BODY    print an X-Signature header value for BODY
+                                            (key from TRIPLESEAT_WEBHOOK_SIGNING_KEY)
+  tripleseat-revel-connector sample         print a delivery of the sample event, dated today,
+                                            for POST /test/webhook
+  tripleseat-revel-connector help           this text
+  tripleseat-revel-connector --version
+
+Every setting is an environment variable (a .env file in the working directory is
+read too; the real environment wins). docs/environment.md lists them all, with
+their defaults; .env.example holds them.
+";
 
 fn serve() -> ExitCode {
     let config = match Config::from_env() {
@@ -34,7 +57,7 @@ fn serve() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    telemetry::init(config.log_format, config.timezone);
+    telemetry::init(config.log_format, config.timezone, &config.log_filter);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -65,6 +88,23 @@ fn serve() -> ExitCode {
             }
         }
     })
+}
+
+/// The sample event (site 15901 of `config/locations.example.json`, in Las Vegas), paid
+/// and invoiced, dated today there, as a webhook: `/test/webhook` answers it `DRY_RUN`
+/// with the planned order.
+fn sample() -> ExitCode {
+    const FIXTURE: &str = include_str!("../tests/fixtures/event_full.json");
+    let fixture: serde_json::Value = serde_json::from_str(FIXTURE).expect("invariant: the compiled-in fixture is JSON");
+    let now = chrono::Utc::now();
+    let today = now.with_timezone(&chrono_tz::America::Los_Angeles).date_naive();
+    let mut event = fixture["event"].clone();
+    event["event_date"] = today.format("%m/%d/%Y").to_string().into();
+    event["event_date_iso8601"] = today.format("%Y-%m-%d").to_string().into();
+    event["updated_at"] = now.format("%m/%d/%Y %I:%M:%S %p").to_string().into();
+    let delivery = serde_json::json!({"webhook_trigger_type": "UPDATE_EVENT", "event": event});
+    println!("{delivery}");
+    ExitCode::SUCCESS
 }
 
 fn sign() -> ExitCode {

@@ -2,13 +2,14 @@
 //! serves until a shutdown signal, then finishes in-flight work within bounds:
 //! requests, background Revel writes, the sweep, queued emails and journal rows.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{oneshot, watch, Semaphore};
+use tokio::time::Instant;
 
 use crate::admin::AdminGate;
 use crate::config::Config;
@@ -29,10 +30,8 @@ use crate::upstream::http_client;
 
 /// Pipeline runs at once at most; more wait for a place.
 const MAX_CONCURRENT_RUNS: u32 = 1_024;
-/// How long shutdown waits for background writes, and then for queued emails.
-const SHUTDOWN_WRITES_BOUND: Duration = Duration::from_secs(30);
-const SHUTDOWN_EMAIL_BOUND: Duration = Duration::from_secs(15);
-const SHUTDOWN_WRITES_FLUSH_BOUND: Duration = Duration::from_secs(5);
+/// The journal and settled keys are flushed for at least this long at shutdown.
+const SHUTDOWN_FLUSH_AT_LEAST: Duration = Duration::from_secs(1);
 /// How often retention runs (and once at startup).
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
@@ -139,28 +138,52 @@ impl Application {
 
         tracing::info!(port = self.port(), "Listening");
         let app = crate::http::router(Arc::clone(&self.state));
-        axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await?;
-        tracing::info!("Shutdown: no longer accepting; finishing in-flight work");
+        let (signalled, signal_at) = oneshot::channel::<Instant>();
+        let server = axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = signalled.send(Instant::now());
+            })
+            .into_future();
+        tokio::pin!(server);
+        // One budget from the signal on, shared by every step below, so the whole
+        // shutdown ends before the platform's SIGKILL (Render: maxShutdownDelaySeconds).
+        let (deadline, served) = tokio::select! {
+            served = &mut server => (Instant::now() + config.shutdown_budget, Some(served)),
+            Ok(at) = signal_at => (at + config.shutdown_budget, None),
+        };
+        tracing::info!(
+            budget_secs = config.shutdown_budget.as_secs(),
+            "Shutdown: no longer accepting; finishing in-flight work"
+        );
+        match served {
+            Some(served) => served?,
+            None => match tokio::time::timeout_at(deadline, &mut server).await {
+                Ok(served) => served?,
+                Err(_) => tracing::warn!("Shutdown: connections still open at the budget were closed"),
+            },
+        }
 
         let _ = stop_sweep.send(true);
         if let Some(sweep) = sweep {
-            if tokio::time::timeout(SHUTDOWN_WRITES_BOUND, sweep).await.is_err() {
-                tracing::warn!("Shutdown: the sweep did not stop in time");
+            if tokio::time::timeout_at(deadline, sweep).await.is_err() {
+                tracing::warn!("Shutdown: the sweep did not stop within the budget");
             }
         }
-        let all_runs =
-            tokio::time::timeout(SHUTDOWN_WRITES_BOUND, self.state.runs.acquire_many(MAX_CONCURRENT_RUNS)).await;
+        let all_runs = tokio::time::timeout_at(deadline, self.state.runs.acquire_many(MAX_CONCURRENT_RUNS)).await;
         if all_runs.is_err() {
-            tracing::warn!("Shutdown: background Revel writes still running after the bound");
+            tracing::warn!("Shutdown: Revel writes still running at the budget; the next run resumes them");
         }
         if let Some(outbox) = &self.state.services.outbox {
-            outbox.drain(SHUTDOWN_EMAIL_BOUND).await;
+            outbox.drain(deadline.saturating_duration_since(Instant::now())).await;
         }
         pruning.abort();
         refreshing.abort();
-        self.state.services.writes.flush(SHUTDOWN_WRITES_FLUSH_BOUND).await;
+        // The journal and keys get a moment even when the budget is spent.
+        let flush = deadline
+            .saturating_duration_since(Instant::now())
+            .max(SHUTDOWN_FLUSH_AT_LEAST);
+        self.state.services.writes.flush(flush).await;
         self.state.services.store.close().await;
         tracing::info!("Shutdown: complete");
         Ok(())

@@ -21,8 +21,9 @@ impl FormatTime for ZonedClock {
     }
 }
 
-pub fn init(format: LogFormat, timezone: Tz) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+/// `filter` is `RUST_LOG` as the configuration checked it.
+pub fn init(format: LogFormat, timezone: Tz, filter: &str) {
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     // Colour only for a person at a terminal; platforms' log viewers show raw escapes.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

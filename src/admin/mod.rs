@@ -97,7 +97,8 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .nest("/admin/api", api)
 }
 
-async fn require_token(
+/// Lets a request through with the admin token; else 401 (429 past the failure limit).
+pub async fn require_token(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,

@@ -23,9 +23,17 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/webhooks/tripleseat", post(webhook::signed))
         .route("/metrics", get(metrics::metrics));
     if state.services.config.test_endpoints {
-        router = router
+        let mut test = Router::new()
             .route("/test/webhook", post(webhook::test))
             .route("/test/revel", get(revel_probe::probe));
+        // With an admin token configured, the test doors need it too.
+        if state.admin.is_some() {
+            test = test.layer(axum::middleware::from_fn_with_state(
+                Arc::clone(&state),
+                crate::admin::require_token,
+            ));
+        }
+        router = router.merge(test);
     }
     if state.admin.is_some() {
         router = router.merge(crate::admin::router(Arc::clone(&state)));

@@ -1,4 +1,6 @@
-//! `GET /test/revel`: one real read-only call to Revel's establishment list.
+//! `GET /test/revel`: one real read-only call to Revel's establishment list. It
+//! honours the kill switch and never passes on what Revel's body said: the answer is
+//! the status and a count, or the status and a fixed description of the failure.
 
 use std::sync::Arc;
 
@@ -12,6 +14,14 @@ use crate::startup::AppState;
 
 pub async fn probe(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Value>) {
     let revel = &state.services.revel;
+    if !state.services.switches.is_enabled() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(
+                json!({"status": null, "error": "the connector is switched off (CONNECTOR_DISABLED): nothing is read"}),
+            ),
+        );
+    }
     if !revel.is_configured() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -35,9 +45,14 @@ pub async fn probe(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Valu
                 _ => None,
             };
             tracing::warn!(%error, "Revel probe failed");
+            let said = match &error {
+                // Its detail is Revel's own body: logged above, never answered.
+                RevelError::Rejected { status, .. } => format!("Revel rejected the request (HTTP {status})"),
+                other => other.to_string(),
+            };
             (
                 StatusCode::BAD_GATEWAY,
-                Json(json!({"status": upstream, "error": error.to_string()})),
+                Json(json!({"status": upstream, "error": said})),
             )
         }
     }

@@ -418,3 +418,54 @@ async fn no_admin_answer_or_page_holds_a_secret() {
         assert!(!everything.contains(secret), "{secret} leaked");
     }
 }
+
+#[tokio::test]
+async fn with_an_admin_token_the_test_endpoints_need_it() {
+    let app = admin_app().spawn().await;
+    let body = webhook("UPDATE_EVENT", paid_event()).to_string();
+    let open = app
+        .http
+        .post(format!("{}/test/webhook", app.address))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(open.status().as_u16(), 401);
+    assert_eq!(app.get("/test/revel").await.status().as_u16(), 401);
+    let (status, answer) = call(
+        &app,
+        Method::POST,
+        "/test/webhook",
+        Some(serde_json::from_str(&body).unwrap()),
+        Some(TOKEN),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["reason"], json!("DRY_RUN"));
+    let (status, probe) = call(&app, Method::GET, "/test/revel", None, Some(TOKEN)).await;
+    assert_eq!((status, &probe["status"]), (200, &json!(200)), "{probe}");
+}
+
+#[tokio::test]
+async fn the_revel_probe_honours_the_kill_switch_and_never_passes_on_revels_body() {
+    let off = AppBuilder::new().env("ENABLE_CONNECTOR", "false").spawn().await;
+    let reads = off.fakes.revel.plan().requests().len();
+    let response = off.get("/test/revel").await;
+    assert_eq!(response.status().as_u16(), 503);
+    let body: Value = response.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("CONNECTOR_DISABLED"));
+    assert_eq!(off.fakes.revel.plan().requests().len(), reads, "nothing read");
+
+    let app = AppBuilder::new().spawn().await;
+    app.fakes
+        .revel
+        .plan()
+        .fail(Some("GET"), "/enterprise/Establishment/", fakes::Fault::Status(400), 1);
+    let response = app.get("/test/revel").await;
+    assert_eq!(response.status().as_u16(), 502);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"status": 400, "error": "Revel rejected the request (HTTP 400)"})
+    );
+}

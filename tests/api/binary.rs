@@ -15,12 +15,22 @@ use crate::helpers::{paid_event, start_fakes, webhook, Fakes};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_tripleseat-revel-connector");
 
+/// The built binary with nothing of the developer's: an empty environment, and a
+/// working directory of its own, so no `.env` file is found; killed if dropped.
+pub fn connector_command() -> Command {
+    let mut command = Command::new(BINARY);
+    command
+        .env_clear()
+        .current_dir(env!("CARGO_TARGET_TMPDIR"))
+        .kill_on_drop(true);
+    command
+}
+
 #[tokio::test]
 async fn sign_prints_a_header_that_verifies() {
     let body = webhook("UPDATE_EVENT", paid_event()).to_string();
-    let mut child = Command::new(BINARY)
+    let mut child = connector_command()
         .arg("sign")
-        .env_clear()
         .env("TRIPLESEAT_WEBHOOK_SIGNING_KEY", "cli-key")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -44,9 +54,8 @@ async fn sign_prints_a_header_that_verifies() {
 
 #[tokio::test]
 async fn sign_without_a_key_says_which_variable_is_missing() {
-    let output = Command::new(BINARY)
+    let output = connector_command()
         .arg("sign")
-        .env_clear()
         .stdin(Stdio::null())
         .output()
         .await
@@ -67,8 +76,7 @@ async fn a_bad_configuration_stops_startup_naming_the_variable() {
         ),
     ];
     for (name, value, expected) in cases {
-        let output = Command::new(BINARY)
-            .env_clear()
+        let output = connector_command()
             .env("PORT", "0")
             .env(name, value)
             .output()
@@ -90,13 +98,16 @@ pub struct Running {
 }
 
 pub async fn start_binary(env: &[(&str, String)]) -> Running {
-    let mut command = Command::new(BINARY);
+    start_command(connector_command(), env).await
+}
+
+/// Starts `command` on an ephemeral port with `env` (and a SQLite store of its own
+/// unless `env` names `DATABASE_URL`), and waits until it listens.
+pub async fn start_command(mut command: Command, env: &[(&str, String)]) -> Running {
     command
-        .env_clear()
         .env("HOST", "127.0.0.1")
         .env("PORT", "0")
-        .env("SWEEP_INTERVAL_SECS", "0")
-        .kill_on_drop(true);
+        .env("SWEEP_INTERVAL_SECS", "0");
     let store = (!env.iter().any(|(name, _)| *name == "DATABASE_URL")).then(crate::helpers::TestStore::new);
     if let Some(store) = &store {
         command.env("DATABASE_URL", store.url());
@@ -324,7 +335,7 @@ async fn the_sandbox_runs_the_whole_flow_end_to_end() {
     );
     let output = tokio::time::timeout(
         Duration::from_secs(60),
-        Command::new(&sandbox).arg("--self-check").output(),
+        Command::new(&sandbox).arg("--self-check").kill_on_drop(true).output(),
     )
     .await
     .expect("the self-check finishes within 60 s")
@@ -336,4 +347,193 @@ async fn the_sandbox_runs_the_whole_flow_end_to_end() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stdout.contains("sandbox self-check passed"), "{stdout}");
+}
+
+#[tokio::test]
+async fn spawned_binaries_ignore_a_developers_env_file() {
+    let developer = tempfile::tempdir().unwrap();
+    std::fs::write(developer.path().join(".env"), "DRY_RUN=true\nENABLE_CONNECTOR=false\n").unwrap();
+    let health = |port: u16| async move {
+        reqwest::get(format!("http://127.0.0.1:{port}/health"))
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()
+    };
+    // The file is real: run where it lies, it is read.
+    let mut in_the_developers_dir = connector_command();
+    in_the_developers_dir.current_dir(developer.path());
+    let running = start_command(in_the_developers_dir, &[]).await;
+    let seen = health(running.port).await;
+    assert_eq!(
+        (&seen["dry_run"], &seen["enable_connector"]),
+        (&json!(true), &json!(false)),
+        "{seen}"
+    );
+    running.terminate().await;
+    // The suite's spawner never sees it.
+    let running = start_binary(&[]).await;
+    let seen = health(running.port).await;
+    assert_eq!(seen["dry_run"], json!(false), "{seen}");
+    assert_eq!(seen["enable_connector"], json!(true));
+    running.terminate().await;
+}
+
+#[tokio::test]
+async fn a_misspelt_variable_is_warned_about_and_strict_config_makes_it_fatal() {
+    let running = start_binary(&[("DRYRUN", "true".into())]).await;
+    let (_, output) = running.terminate().await;
+    assert!(
+        output.contains("DRYRUN is not a setting; did you mean DRY_RUN?"),
+        "{output}"
+    );
+    let strict = connector_command()
+        .env("DRYRUN", "true")
+        .env("STRICT_CONFIG", "true")
+        .output()
+        .await
+        .unwrap();
+    assert!(!strict.status.success());
+    assert!(String::from_utf8_lossy(&strict.stderr).contains("STRICT_CONFIG"));
+}
+
+#[tokio::test]
+async fn help_prints_usage_and_exits_zero() {
+    for flag in ["--help", "help", "-h"] {
+        let output = connector_command().arg(flag).output().await.unwrap();
+        assert!(output.status.success(), "{flag}");
+        let text = String::from_utf8_lossy(&output.stdout);
+        for part in ["usage:", "sign", "sample", "docs/environment.md"] {
+            assert!(text.contains(part), "{flag}: {part} missing from {text}");
+        }
+    }
+    let unknown = connector_command().arg("frobnicate").output().await.unwrap();
+    assert_eq!(unknown.status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn the_readmes_quick_start_ends_in_a_dry_run_with_a_planned_order() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for line in [
+        "LOCATIONS_FILE=config/locations.example.json DRY_RUN=true cargo run --release",
+        "cargo run -q -- sample > sample.json",
+        "curl -s localhost:8000/test/webhook --data-binary @sample.json",
+    ] {
+        assert!(readme.contains(line), "the README no longer says {line:?}");
+    }
+    let sample = connector_command().arg("sample").output().await.unwrap();
+    assert!(sample.status.success());
+    let locations = concat!(env!("CARGO_MANIFEST_DIR"), "/config/locations.example.json");
+    let running = start_binary(&[("LOCATIONS_FILE", locations.into()), ("DRY_RUN", "true".into())]).await;
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{}/test/webhook", running.port))
+        .body(sample.stdout)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    running.terminate().await;
+    assert_eq!(answer["reason"], json!("DRY_RUN"), "{answer:#}");
+    assert_eq!(
+        answer["planned_order"]["items"].as_array().unwrap().len(),
+        4,
+        "{answer:#}"
+    );
+}
+
+#[tokio::test]
+async fn sigterm_with_a_stuck_revel_write_exits_within_the_shutdown_budget() {
+    let fakes = start_fakes().await;
+    let secrets = Secrets {
+        signing: "budget-key".into(),
+        oauth: "budget-oauth".into(),
+    };
+    let mut env = upstream_env(&fakes, &secrets);
+    env.push(("SHUTDOWN_BUDGET_SECS", "2".into()));
+    let running = start_binary(&env).await;
+    fakes.revel.plan().fail(
+        Some("POST"),
+        "/resources/Order/",
+        Fault::Hang(Duration::from_secs(60)),
+        1,
+    );
+    let body = webhook("UPDATE_EVENT", due_today(5101));
+    let signature = connector::tripleseat::signature::sign(
+        &Secret::new("budget-key"),
+        body.to_string().as_bytes(),
+        chrono::Utc::now().timestamp(),
+    );
+    let port = running.port;
+    let in_flight = tokio::spawn(async move {
+        let _ = tokio::time::timeout(Duration::from_secs(30), post(port, &body, Some(signature))).await;
+    });
+    for _ in 0..250 {
+        if fakes.revel.plan().count("POST", "/resources/Order/") > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let signalled = std::time::Instant::now();
+    let (status, output) = running.terminate().await;
+    let took = signalled.elapsed();
+    in_flight.abort();
+    assert_eq!(status.code(), Some(0), "{output}");
+    assert!(took < Duration::from_secs(6), "took {took:?}:\n{output}");
+    assert!(output.contains("Revel writes still running at the budget"), "{output}");
+}
+
+#[tokio::test]
+async fn the_sandbox_stops_on_sigterm() {
+    let deps = std::env::current_exe().unwrap();
+    let sandbox = deps
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join("sandbox");
+    let mut child = Command::new(&sandbox)
+        .current_dir(env!("CARGO_TARGET_TMPDIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut body_file = None;
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = stdout.next_line().await.unwrap() {
+            if let Some(path) = line
+                .split('@')
+                .nth(1)
+                .map(|p| p.split_whitespace().next().unwrap().to_string())
+            {
+                body_file = Some(path);
+                return;
+            }
+        }
+    })
+    .await
+    .expect("the sandbox printed its guide");
+    let body_file = std::path::PathBuf::from(body_file.expect("a curl line with @file"));
+    assert!(body_file.exists(), "{}", body_file.display());
+    assert!(
+        !body_file.starts_with(std::env::temp_dir().join("tripleseat-sandbox-event.json")),
+        "a file of this run's own"
+    );
+    let pid = child.id().unwrap();
+    Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .await
+        .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(15), child.wait())
+        .await
+        .expect("the sandbox exits on SIGTERM")
+        .unwrap();
+    assert!(status.success());
+    assert!(!body_file.exists(), "its files go with it");
 }

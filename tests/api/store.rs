@@ -7,11 +7,9 @@ use connector::store::journal::{JournalEntry, JournalQuery};
 use fakes::Fault;
 use serde_json::{json, Value};
 
-use crate::binary::{due_today, post, start_binary, upstream_env, Secrets};
+use crate::binary::{connector_command, due_today, post, start_binary, upstream_env, Secrets};
 use crate::helpers::{paid_event, paid_event_with_id, start_fakes, webhook, AppBuilder, TestApp, TestStore};
 use crate::postgres::{Postgres, PASSWORD};
-
-const BINARY: &str = env!("CARGO_BIN_EXE_tripleseat-revel-connector");
 
 /// Journal rows, once at least `count` have been written (the writer is asynchronous).
 async fn journal_rows(app: &TestApp, count: usize) -> Vec<JournalEntry> {
@@ -184,12 +182,10 @@ async fn a_database_from_a_newer_build_stops_startup() {
         .await
         .unwrap();
     }
-    let output = tokio::process::Command::new(BINARY)
-        .env_clear()
+    let output = connector_command()
         .env("HOST", "127.0.0.1")
         .env("PORT", "0")
         .env("DATABASE_URL", &url)
-        .kill_on_drop(true)
         .output()
         .await
         .unwrap();
@@ -359,12 +355,10 @@ async fn a_bad_database_url_stops_startup_naming_it_without_the_password() {
         ));
     }
     for (url, secret) in cases {
-        let output = tokio::process::Command::new(BINARY)
-            .env_clear()
+        let output = connector_command()
             .env("HOST", "127.0.0.1")
             .env("PORT", "0")
             .env("DATABASE_URL", &url)
-            .kill_on_drop(true)
             .output()
             .await
             .unwrap();
