@@ -1,5 +1,6 @@
 # Build stage: dependencies first (cached while only sources change), then the binary.
-FROM rust:1-slim-bookworm AS build
+# The minimum the locked dependencies need (Cargo.toml rust-version), pinned for repeatable builds.
+FROM rust:1.89-slim-bookworm AS build
 WORKDIR /app
 COPY Cargo.toml Cargo.lock ./
 COPY fakes/Cargo.toml fakes/Cargo.toml

@@ -306,79 +306,66 @@ mod tests {
         all
     }
 
-    /// The contract's table (`docs/contract.md`): reason, ok, processed, settles the key.
-    const CONTRACT: &[(&str, bool, bool, bool)] = &[
-        ("REVEL_INJECTED", true, true, true),
-        ("DRY_RUN", true, true, false),
-        ("CONNECTOR_DISABLED", true, false, false),
-        ("MISSING_TRIGGER_TYPE", true, false, false),
-        ("TRIGGER_TYPE_NOT_ACTIONABLE", true, false, false),
-        ("DUPLICATE_DELIVERY", true, false, false),
-        ("LOCATION_NOT_ALLOWED", true, false, false),
-        ("TIME_GATE_CLOSED_TOO_EARLY", true, false, true),
-        ("TIME_GATE_CLOSED_EVENT_DAY_PASSED", true, false, true),
-        ("TIME_GATE_CLOSED_OUTSIDE_WINDOW", true, false, true),
-        ("VALIDATION_FAILED_STATUS_NOT_INJECTABLE", true, false, true),
-        ("VALIDATION_FAILED_NO_BILLING_INVOICE", true, false, true),
-        ("VALIDATION_FAILED_INVOICE_NOT_CLOSED", true, false, true),
-        ("VALIDATION_FAILED_PAYMENT_INSUFFICIENT", true, false, true),
-        ("VALIDATION_FAILED_NO_LINE_ITEMS", true, false, true),
-        ("TRIPLESEAT_AUTHORIZATION_DENIED", true, false, true),
-        ("ALREADY_INJECTED", true, false, true),
-        (
-            "SIGNATURE_VERIFICATION_FAILED_SIGNING_KEY_NOT_CONFIGURED",
-            false,
-            false,
-            false,
-        ),
-        (
-            "SIGNATURE_VERIFICATION_FAILED_MISSING_SIGNATURE_HEADER",
-            false,
-            false,
-            false,
-        ),
-        (
-            "SIGNATURE_VERIFICATION_FAILED_MALFORMED_SIGNATURE_HEADER",
-            false,
-            false,
-            false,
-        ),
-        (
-            "SIGNATURE_VERIFICATION_FAILED_TIMESTAMP_OUT_OF_TOLERANCE",
-            false,
-            false,
-            false,
-        ),
-        ("SIGNATURE_VERIFICATION_FAILED_MISMATCH", false, false, false),
-        ("PAYLOAD_TOO_LARGE", false, false, false),
-        ("INVALID_JSON", false, false, false),
-        ("INVALID_PAYLOAD", false, false, false),
-        ("NO_EVENT_DATA", false, false, false),
-        ("MISSING_SITE_ID", false, false, false),
-        ("UNKNOWN_LOCATION", false, false, false),
-        ("TIME_GATE_CLOSED_INVALID_DATE_FORMAT", false, false, false),
-        ("TIME_GATE_CLOSED_MISSING_DATA", false, false, false),
-        ("EVENT_DATA_UNAVAILABLE", false, false, false),
-        ("ITEMS_UNMATCHED", false, false, false),
-        ("REVEL_WRITE_FAILED", false, false, false),
-        ("REVEL_PARTIAL_ORDER", false, false, false),
-        ("STORE_UNAVAILABLE", false, false, false),
-        ("INTERNAL_ERROR", false, false, false),
-    ];
+    /// One row of the reason table in `docs/contract.md`, read from the doc itself so
+    /// the two cannot drift: (reason, ok, processed, settles the key, failure email).
+    type Row = (String, bool, bool, bool, bool);
+
+    /// Codes written `_REST` in a row continue the row's first code's family prefix.
+    const FAMILIES: &[&str] = &["TIME_GATE_CLOSED", "VALIDATION_FAILED", "SIGNATURE_VERIFICATION_FAILED"];
+
+    fn contract_table() -> Vec<Row> {
+        let doc = include_str!("../../docs/contract.md");
+        let start = doc
+            .find("| reason | ok | processed | settles the delivery key | failure email |")
+            .expect("docs/contract.md has the reason table");
+        let word = |cell: &str, yes: &str| cell.split_whitespace().next() == Some(yes);
+        let mut rows = Vec::new();
+        for line in doc[start..].lines().skip(2).take_while(|l| l.starts_with('|')) {
+            let cells: Vec<&str> = line.trim_matches('|').split('|').collect();
+            assert_eq!(cells.len(), 5, "a reason row has five cells: {line}");
+            let codes: Vec<&str> = cells[0].split('`').skip(1).step_by(2).collect();
+            let family = FAMILIES
+                .iter()
+                .find(|f| codes[0].starts_with(**f))
+                .copied()
+                .unwrap_or("");
+            for code in codes {
+                let reason = if code.starts_with('_') {
+                    format!("{family}{code}")
+                } else {
+                    code.to_string()
+                };
+                rows.push((
+                    reason,
+                    word(cells[1], "true"),
+                    word(cells[2], "true"),
+                    word(cells[3], "yes"),
+                    word(cells[4], "yes"),
+                ));
+            }
+        }
+        rows
+    }
 
     #[test]
-    fn every_reason_has_the_contracts_ok_processed_and_settling() {
+    fn every_reason_has_the_contracts_ok_processed_settling_and_email() {
+        let table = contract_table();
         let outcomes = every_outcome();
-        assert_eq!(outcomes.len(), CONTRACT.len(), "every variant is in the contract table");
+        assert_eq!(
+            outcomes.len(),
+            table.len(),
+            "every variant is in docs/contract.md's table, once"
+        );
         for outcome in outcomes {
             let reason = outcome.reason();
-            let (_, ok, processed, settles) = CONTRACT
+            let (_, ok, processed, settles, emails) = table
                 .iter()
                 .find(|(code, ..)| *code == reason)
-                .unwrap_or_else(|| panic!("{reason} is not in the contract"));
+                .unwrap_or_else(|| panic!("{reason} is not in docs/contract.md"));
             assert_eq!(outcome.is_ok(), *ok, "{reason}: ok");
             assert_eq!(outcome.is_processed(), *processed, "{reason}: processed");
             assert_eq!(outcome.settles_key(), *settles, "{reason}: settles the key");
+            assert_eq!(outcome.warrants_failure_email(), *emails, "{reason}: failure email");
             assert!(!outcome.explanation().is_empty());
         }
     }
