@@ -1,7 +1,8 @@
 //! Writes that need not hold up an answer: journal rows and settled delivery keys.
 //! A run hands them over without waiting; one writer task stores whatever has queued
-//! up in one transaction, so under load many rows cost one commit. A clean shutdown
-//! writes everything queued; a crash (SIGKILL) can lose the last few milliseconds of
+//! up in one transaction, so under load many rows cost one commit, and tries a batch
+//! again for about a minute while the store is away. A clean shutdown writes everything
+//! queued (within its budget); a crash (SIGKILL) can lose the last few milliseconds of
 //! rows. A lost journal row is a gap in the history; a lost key only lets a redelivery
 //! reach Revel's `local_id` check (or the time gate) once more. A full queue drops
 //! with a warning rather than slow a request.
@@ -20,10 +21,30 @@ use crate::idempotency::DeliveryKey;
 const QUEUE_CAPACITY: usize = 20_000;
 /// Writes one transaction carries at most.
 const BATCH: usize = 500;
+/// Tries per batch before it is dropped: about a minute of an unreachable store.
+const WRITE_ATTEMPTS: u32 = 6;
 
 enum Write {
     Journal(JournalEntry),
     SettledKey(DeliveryKey, i64),
+}
+
+/// Tries a batch again while the store is briefly away (a restart, a failover), so
+/// the journal keeps the runs of an outage, `STORE_UNAVAILABLE` answers included.
+async fn write_with_retries(store: &Store, entries: &[JournalEntry], keys: &[(DeliveryKey, i64)]) {
+    let mut wait = Duration::from_secs(1);
+    for attempt in 1..=WRITE_ATTEMPTS {
+        match store.write_batch(entries, keys).await {
+            Ok(()) => return,
+            Err(error) if attempt == WRITE_ATTEMPTS => {
+                tracing::error!(rows = entries.len(), keys = keys.len(), %error, "Store: journal rows and keys not written");
+            }
+            Err(_) => {
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
 }
 
 /// The writer's handle: cheap to call from any run.
@@ -45,9 +66,7 @@ impl Writes {
                         Write::SettledKey(key, expires) => keys.push((key, expires)),
                     }
                 }
-                if let Err(error) = store.write_batch(&entries, &keys).await {
-                    tracing::error!(rows = entries.len(), keys = keys.len(), %error, "Store: journal rows and keys not written");
-                }
+                write_with_retries(&store, &entries, &keys).await;
             }
         });
         Writes {

@@ -1,6 +1,6 @@
-//! Versioned schema migrations, embedded in the binary and applied at startup. Each
-//! backend has its own files in `migrations/<backend>/` (the DDL differs a little);
-//! they must keep the same versions. A database migrated by a newer build (a version
+//! Versioned schema migrations, embedded in the binary and applied at startup. One
+//! file per version in `migrations/`, written in the SQL both backends share; the
+//! auto-assigned id, the one phrase they spell differently, is rewritten for PostgreSQL. A database migrated by a newer build (a version
 //! this build does not know) stops startup: an instance never runs against a newer
 //! schema than it knows.
 
@@ -13,13 +13,12 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 
 use super::{on_pool, Store};
 
-/// (version, description, SQLite DDL, PostgreSQL DDL).
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "store",
-    include_str!("../../migrations/sqlite/0001_store.sql"),
-    include_str!("../../migrations/postgres/0001_store.sql"),
-)];
+/// (version, description, DDL).
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "store", include_str!("../../migrations/0001_store.sql"))];
+
+/// An auto-assigned id, as SQLite and as PostgreSQL say it.
+const SQLITE_ID: &str = "INTEGER PRIMARY KEY AUTOINCREMENT";
+const POSTGRES_ID: &str = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY";
 
 #[derive(Debug, Clone, Copy)]
 enum Dialect {
@@ -34,18 +33,12 @@ impl MigrationSource<'static> for Embedded {
     fn resolve(self) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send>> {
         let migrations = MIGRATIONS
             .iter()
-            .map(|(version, description, sqlite, postgres)| {
+            .map(|(version, description, sql)| {
                 let sql = match self.0 {
-                    Dialect::Sqlite => sqlite,
-                    Dialect::Postgres => postgres,
+                    Dialect::Sqlite => Cow::Borrowed(*sql),
+                    Dialect::Postgres => Cow::Owned(sql.replace(SQLITE_ID, POSTGRES_ID)),
                 };
-                Migration::new(
-                    *version,
-                    Cow::Borrowed(*description),
-                    MigrationType::Simple,
-                    Cow::Borrowed(*sql),
-                    false,
-                )
+                Migration::new(*version, Cow::Borrowed(*description), MigrationType::Simple, sql, false)
             })
             .collect();
         Box::pin(async move { Ok(migrations) })

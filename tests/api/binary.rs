@@ -195,6 +195,51 @@ pub struct Secrets {
     pub oauth: String,
 }
 
+impl Secrets {
+    /// A test's own signing key and OAuth secret, told apart by `name`.
+    pub fn named(name: &str) -> Secrets {
+        Secrets {
+            signing: format!("{name}-signing-key"),
+            oauth: format!("{name}-oauth-secret"),
+        }
+    }
+
+    /// The `X-Signature` for `body`, now.
+    pub fn sign(&self, body: &serde_json::Value) -> String {
+        connector::tripleseat::signature::sign(
+            &Secret::new(self.signing.clone()),
+            body.to_string().as_bytes(),
+            chrono::Utc::now().timestamp(),
+        )
+    }
+}
+
+/// Posts a signed delivery from a task of its own, for a test that does something else
+/// meanwhile (a kill, a SIGTERM); its answer, if one came within 30 s.
+pub fn deliver_in_background(
+    port: u16,
+    secrets: &Secrets,
+    body: serde_json::Value,
+) -> tokio::task::JoinHandle<Option<serde_json::Value>> {
+    let signature = secrets.sign(&body);
+    tokio::spawn(async move {
+        tokio::time::timeout(Duration::from_secs(30), post(port, &body, Some(signature)))
+            .await
+            .ok()
+    })
+}
+
+/// Waits, at most five seconds, until `plan` has seen a `method` request to `path`.
+pub async fn wait_for_request(plan: &fakes::faults::Plan, method: &str, path: &str) {
+    for _ in 0..250 {
+        if plan.count(method, path) > 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("no {method} {path} within 5 s");
+}
+
 /// Posts a delivery for today (the binary runs on the real clock).
 pub async fn post(port: u16, body: &serde_json::Value, signature: Option<String>) -> serde_json::Value {
     let mut request = reqwest::Client::new()
@@ -219,10 +264,7 @@ pub fn due_today(id: u64) -> serde_json::Value {
 #[tokio::test]
 async fn sigterm_lets_an_in_flight_webhook_answer_then_exits_zero() {
     let fakes = start_fakes().await;
-    let secrets = Secrets {
-        signing: "sigterm-key".into(),
-        oauth: "oauth-secret".into(),
-    };
+    let secrets = Secrets::named("sigterm");
     let running = start_binary(&upstream_env(&fakes, &secrets)).await;
     fakes.revel.plan().fail(
         Some("POST"),
@@ -230,23 +272,11 @@ async fn sigterm_lets_an_in_flight_webhook_answer_then_exits_zero() {
         Fault::Hang(Duration::from_millis(1500)),
         1,
     );
-    let body = webhook("UPDATE_EVENT", due_today(5001));
-    let signature = connector::tripleseat::signature::sign(
-        &Secret::new("sigterm-key"),
-        body.to_string().as_bytes(),
-        chrono::Utc::now().timestamp(),
-    );
-    let port = running.port;
-    let in_flight = tokio::spawn(async move { post(port, &body, Some(signature)).await });
+    let in_flight = deliver_in_background(running.port, &secrets, webhook("UPDATE_EVENT", due_today(5001)));
     // Wait until the write is under way, then ask the process to stop.
-    for _ in 0..100 {
-        if fakes.revel.plan().count("POST", "/resources/Order/") > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_request(fakes.revel.plan(), "POST", "/resources/Order/").await;
     let (status, output) = running.terminate().await;
-    let answer = in_flight.await.unwrap();
+    let answer = in_flight.await.unwrap().expect("an answer");
     assert_eq!(answer["reason"], json!("REVEL_INJECTED"), "{answer:#}\n{output}");
     assert_eq!(status.code(), Some(0), "{output}");
     assert!(output.contains("SIGTERM received"), "{output}");
@@ -447,10 +477,7 @@ async fn the_readmes_quick_start_ends_in_a_dry_run_with_a_planned_order() {
 #[tokio::test]
 async fn sigterm_with_a_stuck_revel_write_exits_within_the_shutdown_budget() {
     let fakes = start_fakes().await;
-    let secrets = Secrets {
-        signing: "budget-key".into(),
-        oauth: "budget-oauth".into(),
-    };
+    let secrets = Secrets::named("budget");
     let mut env = upstream_env(&fakes, &secrets);
     env.push(("SHUTDOWN_BUDGET_SECS", "2".into()));
     let running = start_binary(&env).await;
@@ -460,22 +487,8 @@ async fn sigterm_with_a_stuck_revel_write_exits_within_the_shutdown_budget() {
         Fault::Hang(Duration::from_secs(60)),
         1,
     );
-    let body = webhook("UPDATE_EVENT", due_today(5101));
-    let signature = connector::tripleseat::signature::sign(
-        &Secret::new("budget-key"),
-        body.to_string().as_bytes(),
-        chrono::Utc::now().timestamp(),
-    );
-    let port = running.port;
-    let in_flight = tokio::spawn(async move {
-        let _ = tokio::time::timeout(Duration::from_secs(30), post(port, &body, Some(signature))).await;
-    });
-    for _ in 0..250 {
-        if fakes.revel.plan().count("POST", "/resources/Order/") > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let in_flight = deliver_in_background(running.port, &secrets, webhook("UPDATE_EVENT", due_today(5101)));
+    wait_for_request(fakes.revel.plan(), "POST", "/resources/Order/").await;
     let signalled = std::time::Instant::now();
     let (status, output) = running.terminate().await;
     let took = signalled.elapsed();

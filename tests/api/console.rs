@@ -1,7 +1,8 @@
 //! The operator console in a real headless Chromium, driven over WebDriver
 //! (chromedriver + fantoccini): enter the token, flip the kill switch through its
 //! confirmation, see a webhook's delivery appear, replay an event, and leave a
-//! screenshot at `target/console.png` for a person to look at.
+//! screenshot at `target/console.png` (and `console-phone.png`, a phone's width) for a
+//! person to look at.
 //!
 //! No Chromium on the machine: with `CI=true` the test fails; elsewhere it is skipped
 //! with a loud message (`scripts/test` installs it).
@@ -192,5 +193,10 @@ async fn an_operator_flips_the_kill_switch_sees_a_delivery_and_replays_an_event(
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/console.png");
     std::fs::write(&path, screenshot).unwrap();
     eprintln!("console screenshot: {}", path.display());
+    // The same page on a phone's width.
+    browser.client.set_window_size(390, 844).await.unwrap();
+    browser.wait_for_text("Today's events").await;
+    let phone = browser.client.screenshot().await.unwrap();
+    std::fs::write(path.with_file_name("console-phone.png"), phone).unwrap();
     browser.client.close().await.unwrap();
 }

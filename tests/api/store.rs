@@ -7,7 +7,9 @@ use connector::store::journal::{JournalEntry, JournalQuery};
 use fakes::Fault;
 use serde_json::{json, Value};
 
-use crate::binary::{connector_command, due_today, post, start_binary, upstream_env, Secrets};
+use crate::binary::{
+    connector_command, deliver_in_background, due_today, post, start_binary, upstream_env, wait_for_request, Secrets,
+};
 use crate::helpers::{paid_event, paid_event_with_id, start_fakes, webhook, AppBuilder, TestApp, TestStore};
 use crate::postgres::{Postgres, PASSWORD};
 
@@ -198,10 +200,7 @@ async fn a_database_from_a_newer_build_stops_startup() {
 async fn a_kill_during_a_slow_revel_write_then_a_redelivery_yields_one_complete_order() {
     let fakes = start_fakes().await;
     let store = TestStore::new();
-    let secrets = Secrets {
-        signing: "crash-key".into(),
-        oauth: "crash-oauth".into(),
-    };
+    let secrets = Secrets::named("crash");
     let mut env = upstream_env(&fakes, &secrets);
     env.push(("DATABASE_URL", store.url()));
     let running = start_binary(&env).await;
@@ -213,34 +212,14 @@ async fn a_kill_during_a_slow_revel_write_then_a_redelivery_yields_one_complete_
         1,
     );
     let body = webhook("UPDATE_EVENT", due_today(8101));
-    let sign = |body: &Value| {
-        connector::tripleseat::signature::sign(
-            &connector::secret::Secret::new("crash-key"),
-            body.to_string().as_bytes(),
-            chrono::Utc::now().timestamp(),
-        )
-    };
-    let port = running.port;
-    let (first_body, first_signature) = (body.clone(), sign(&body));
-    let in_flight = tokio::spawn(async move {
-        let _ = tokio::time::timeout(Duration::from_secs(30), post(port, &first_body, Some(first_signature))).await;
-    });
-    for _ in 0..250 {
-        if fakes.revel.plan().count("POST", "/resources/OrderItem/") > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(
-        fakes.revel.plan().count("POST", "/resources/OrderItem/") > 0,
-        "the write started"
-    );
+    let in_flight = deliver_in_background(running.port, &secrets, body.clone());
+    wait_for_request(fakes.revel.plan(), "POST", "/resources/OrderItem/").await;
     running.kill().await;
     in_flight.abort();
     fakes.revel.plan().heal();
 
     let restarted = start_binary(&env).await;
-    let answer = post(restarted.port, &body, Some(sign(&body))).await;
+    let answer = post(restarted.port, &body, Some(secrets.sign(&body))).await;
     assert_eq!(answer["reason"], json!("REVEL_INJECTED"), "{answer:#}");
     let orders: Vec<Value> = fakes
         .revel
@@ -252,7 +231,7 @@ async fn a_kill_during_a_slow_revel_write_then_a_redelivery_yields_one_complete_
     assert_eq!(fakes.revel.children("OrderItem", &orders[0]["id"]).len(), 4);
     assert_eq!(fakes.revel.children("OrderHistory", &orders[0]["id"]).len(), 1);
     assert_eq!(
-        post(restarted.port, &body, Some(sign(&body))).await["reason"],
+        post(restarted.port, &body, Some(secrets.sign(&body))).await["reason"],
         json!("DUPLICATE_DELIVERY")
     );
 }
@@ -261,10 +240,7 @@ async fn a_kill_during_a_slow_revel_write_then_a_redelivery_yields_one_complete_
 async fn an_email_queued_before_a_kill_arrives_after_the_restart() {
     let fakes = start_fakes().await;
     let store = TestStore::new();
-    let secrets = Secrets {
-        signing: "mail-key".into(),
-        oauth: "mail-oauth".into(),
-    };
+    let secrets = Secrets::named("mail");
     let mut env = upstream_env(&fakes, &secrets);
     env.push(("DATABASE_URL", store.url()));
     fakes
@@ -273,21 +249,11 @@ async fn an_email_queued_before_a_kill_arrives_after_the_restart() {
         .fail(Some("POST"), "/v3/mail/send", Fault::Status(503), 1_000);
     let running = start_binary(&env).await;
     let body = webhook("UPDATE_EVENT", due_today(8201));
-    let signature = connector::tripleseat::signature::sign(
-        &connector::secret::Secret::new("mail-key"),
-        body.to_string().as_bytes(),
-        chrono::Utc::now().timestamp(),
-    );
     assert_eq!(
-        post(running.port, &body, Some(signature)).await["reason"],
+        post(running.port, &body, Some(secrets.sign(&body))).await["reason"],
         json!("REVEL_INJECTED")
     );
-    for _ in 0..250 {
-        if fakes.sendgrid.plan().count("POST", "/v3/mail/send") > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_request(fakes.sendgrid.plan(), "POST", "/v3/mail/send").await;
     // Kill once the refusal is on record (not mid-attempt, whose claim would hold it longer).
     let outbox = store.url();
     for _ in 0..250 {
@@ -483,4 +449,40 @@ async fn with_postgres_down_nothing_is_written_and_the_sweep_recovers_once_it_is
     assert_eq!(app.orders().len(), 1);
     let health: Value = app.get("/health").await.json().await.unwrap();
     assert_eq!(health["store"], json!("ok"));
+    // The journal's filters work on PostgreSQL too.
+    let query = JournalQuery {
+        event_id: Some("61234567".into()),
+        reason: Some("REVEL_INJECTED".into()),
+        limit: 10,
+        ..JournalQuery::default()
+    };
+    let mut rows = Vec::new();
+    for _ in 0..100 {
+        rows = app.services.store.journal(&query).await.unwrap();
+        if !rows.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].source, "sweep");
+    // The outage's own answers reach the journal once the store is back.
+    let outage = JournalQuery {
+        reason: Some("STORE_UNAVAILABLE".into()),
+        limit: 10,
+        ..JournalQuery::default()
+    };
+    let mut kept = Vec::new();
+    for _ in 0..200 {
+        kept = app.services.store.journal(&outage).await.unwrap();
+        if !kept.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        kept.len(),
+        1,
+        "the STORE_UNAVAILABLE answer was journalled after the outage"
+    );
 }

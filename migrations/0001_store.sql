@@ -1,4 +1,7 @@
 -- The connector's durable state (SPEC 17). Times are Unix milliseconds (UTC).
+-- Written once for both backends in the SQL they share; the one phrase they spell
+-- differently, an auto-assigned id (`INTEGER PRIMARY KEY AUTOINCREMENT`), is
+-- rewritten for PostgreSQL by src/store/migrations.rs.
 
 -- One row per run: webhook, test webhook, sweep, replay. No bodies, no secrets.
 CREATE TABLE journal (
