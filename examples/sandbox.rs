@@ -35,6 +35,9 @@ async fn main() -> std::process::ExitCode {
     if !self_check {
         connector::telemetry::init(connector::config::LogFormat::Text, chrono_tz::UTC, "info");
     }
+    // SIGINT or SIGTERM ends the sandbox (and, with it, its connectors and files); the
+    // handlers are in place from here, so a signal that comes early is not missed.
+    let stop = connector::startup::shutdown_signal();
     let sandbox = Sandbox::start().await;
     let event = sandbox.seed();
     let live = sandbox.connector(&[]).await;
@@ -56,7 +59,7 @@ async fn main() -> std::process::ExitCode {
         return sandbox.self_check(&body, &header, live, dry, off).await;
     }
     print_guide(&sandbox, &body_path, &header, live, dry, off);
-    sandbox.watch().await;
+    sandbox.watch(stop).await;
     std::process::ExitCode::SUCCESS
 }
 
@@ -121,14 +124,12 @@ impl Sandbox {
     }
 
     /// Prints each order and email as the simulated services receive them.
-    async fn watch(&self) {
+    async fn watch(&self, stop: impl std::future::Future<Output = ()>) {
         let (mut orders_seen, mut emails_seen) = (0, 0);
-        // SIGINT or SIGTERM ends the sandbox (and, with it, its connectors and files).
-        let stop = connector::startup::shutdown_signal();
         tokio::pin!(stop);
         loop {
             tokio::select! {
-                _ = &mut stop => return,
+                () = &mut stop => return,
                 _ = tokio::time::sleep(Duration::from_millis(300)) => {}
             }
             let orders = self.upstreams.revel.orders();
