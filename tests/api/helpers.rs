@@ -351,9 +351,15 @@ impl TestApp {
         panic!("expected {count} emails, got {:#?}", self.fakes.sendgrid.messages());
     }
 
-    /// Gives background work a moment, then returns the emails accepted so far.
+    /// The emails SendGrid accepted once the outbox has nothing left to send (every
+    /// run stores its emails before it answers), waiting at most five seconds.
     pub async fn settled_emails(&self) -> Vec<Value> {
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        for _ in 0..250 {
+            match self.services.store.outbox_counts().await {
+                Ok(counts) if counts.pending == 0 => break,
+                _ => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
         self.fakes.sendgrid.messages()
     }
 
