@@ -72,9 +72,10 @@ CREATE TABLE sweep_runs (
 
 -- Failure emails the sweep sent, so an event that keeps failing is reported once a day.
 CREATE TABLE sweep_notices (
-    day       TEXT NOT NULL,
-    event_id  TEXT NOT NULL,
-    reason    TEXT NOT NULL,
+    day          TEXT   NOT NULL,
+    event_id     TEXT   NOT NULL,
+    reason       TEXT   NOT NULL,
+    noted_at_ms  BIGINT NOT NULL,
     PRIMARY KEY (day, event_id, reason)
 );
 

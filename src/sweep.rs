@@ -21,7 +21,7 @@ use crate::pipeline::outcome::Outcome;
 use crate::pipeline::{process_found_event, Services};
 use crate::store::leases::{Lease, NotHeld};
 use crate::store::sweep_state::SweepRun;
-use crate::tripleseat::id_string;
+use crate::tripleseat::{id_string, site_of};
 
 /// Pages per site and run at most (50 events a page).
 const MAX_PAGES: u32 = 100;
@@ -269,6 +269,14 @@ impl Sweeper {
             summary.failed += 1;
             return;
         };
+        // The search's site filter is not documented: an event is kept only when it says
+        // itself that it belongs to the site searched, so no other site's event is written here.
+        let event_site = site_of(&event);
+        if event_site.as_deref() != Some(site_id) {
+            tracing::warn!(event_id, site_id, event_site = ?event_site, "Sweep: the search returned an event of another site; skipped");
+            *summary.skipped.entry("OTHER_SITE".into()).or_default() += 1;
+            return;
+        }
         let correlation_id = correlation::new_id("sweep");
         let span = tracing::info_span!("sweep", correlation_id = %correlation_id, event_id = %event_id);
         let outcome = tracing::Instrument::instrument(

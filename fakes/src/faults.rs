@@ -24,6 +24,8 @@ pub struct Recorded {
 pub enum Fault {
     /// Answer this status with a small JSON error body.
     Status(u16),
+    /// Answer this status with this JSON body (an upstream's own error format).
+    Json(u16, serde_json::Value),
     /// Answer 429 with `Retry-After` in seconds.
     RateLimited { retry_after_secs: u64 },
     /// Answer 200 with an HTML login page, as TripleSeat does on bad credentials.
@@ -112,6 +114,10 @@ pub async fn record_and_inject(plan: &Plan, request: Request, next: Next) -> Res
         Some(Fault::Status(code)) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             (status, axum::Json(serde_json::json!({"error": "injected fault"}))).into_response()
+        }
+        Some(Fault::Json(code, body)) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (status, axum::Json(body)).into_response()
         }
         Some(Fault::RateLimited { retry_after_secs }) => (
             StatusCode::TOO_MANY_REQUESTS,

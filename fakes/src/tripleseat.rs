@@ -25,6 +25,8 @@ struct State_ {
     events: Mutex<BTreeMap<String, Value>>,
     tokens: Mutex<BTreeSet<String>>,
     page_size: Mutex<usize>,
+    /// The search's `site_id` filter is not documented: when set, it is ignored.
+    ignores_site_filter: Mutex<bool>,
     plan: Plan,
 }
 
@@ -38,6 +40,7 @@ impl FakeTripleseat {
     pub async fn start() -> FakeTripleseat {
         let state = Arc::new(State_ {
             page_size: Mutex::new(50),
+            ignores_site_filter: Mutex::new(false),
             ..State_::default()
         });
         let router = Router::new()
@@ -62,6 +65,11 @@ impl FakeTripleseat {
             other => panic!("an event needs an id, got {other}"),
         };
         self.state.events.lock().unwrap().insert(id, event);
+    }
+
+    /// Makes the search return every site's events whatever `site_id` it is given.
+    pub fn ignore_site_filter(&self) {
+        *self.state.ignores_site_filter.lock().unwrap() = true;
     }
 
     pub fn set_page_size(&self, size: usize) {
@@ -159,7 +167,10 @@ async fn search(
         )
             .into_response();
     };
-    let site = query.get("site_id").cloned();
+    let site = query
+        .get("site_id")
+        .cloned()
+        .filter(|_| !*state.ignores_site_filter.lock().unwrap());
     let matching: Vec<Value> = state
         .events
         .lock()

@@ -16,6 +16,8 @@ use crate::upstream::{retry_after, send_counted, Failure};
 pub enum SendError {
     #[error("SendGrid answered HTTP {0}")]
     Status(u16),
+    #[error("SendGrid refused the message (HTTP {status}): {detail}")]
+    Rejected { status: u16, detail: String },
     #[error("SendGrid rate limit (429)")]
     RateLimited,
     #[error("SendGrid did not answer in time")]
@@ -83,9 +85,39 @@ impl SendgridClient {
                 Err(Failure::RetryAfter(SendError::RateLimited, wait))
             }
             500..=599 => Err(Failure::Retry(SendError::Status(status))),
-            _ => Err(Failure::Fatal(SendError::Status(status))),
+            _ => {
+                let detail = error_detail(&response.bytes().await.unwrap_or_default());
+                Err(Failure::Fatal(SendError::Rejected { status, detail }))
+            }
         }
     }
+}
+
+/// What SendGrid's `{"errors": [{"message", "field"}]}` says, short, for the log and the
+/// outbox row: "HTTP 403" alone does not tell a missing sender identity from a bad key.
+fn error_detail(body: &[u8]) -> String {
+    let Ok(parsed) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return "no error details".into();
+    };
+    let errors = parsed
+        .get("errors")
+        .and_then(|e| e.as_array())
+        .cloned()
+        .unwrap_or_default();
+    let said: Vec<String> = errors
+        .iter()
+        .filter_map(|error| {
+            let message = error.get("message")?.as_str()?;
+            Some(match error.get("field").and_then(|f| f.as_str()) {
+                Some(field) => format!("{message} (field {field})"),
+                None => message.to_string(),
+            })
+        })
+        .collect();
+    if said.is_empty() {
+        return "no error details".into();
+    }
+    said.join("; ").chars().take(300).collect()
 }
 
 /// `X-RateLimit-Reset` is an epoch second; the wait is the time until then.

@@ -10,7 +10,7 @@ use crate::pipeline::outcome::Outcome;
 use crate::pipeline::time_gate::{self, DateProblem};
 use crate::tripleseat::client::{TripleseatClient, TripleseatError};
 use crate::tripleseat::event::find_invoice;
-use crate::tripleseat::id_string;
+use crate::tripleseat::site_of;
 
 pub struct EventSource<'a> {
     client: &'a TripleseatClient,
@@ -43,13 +43,10 @@ impl<'a> EventSource<'a> {
     /// The site, read from the API when the payload had none.
     pub async fn site_id_from_api(&mut self, deadline: Instant) -> Result<String, Outcome> {
         let event = self.fetch(deadline).await?;
-        id_string(event.get("site_id"))
-            .or_else(|| id_string(event.get("location").and_then(|l| l.get("site_id"))))
-            .or_else(|| id_string(event.get("booking").and_then(|b| b.get("site_id"))))
-            .ok_or_else(|| {
-                tracing::warn!("Site: none in the payload or the API (MISSING_SITE_ID)");
-                Outcome::MissingSiteId
-            })
+        site_of(event).ok_or_else(|| {
+            tracing::warn!("Site: none in the payload or the API (MISSING_SITE_ID)");
+            Outcome::MissingSiteId
+        })
     }
 
     /// The whole event: the payload alone when it has everything, else merged with the API's.

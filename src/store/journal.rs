@@ -147,13 +147,12 @@ impl Store {
 
     /// Deletes what retention no longer keeps: journal rows, sent and given-up emails
     /// and sweep runs older than `retention`; expired delivery keys and leases; sweep
-    /// notices of past days. Returns the journal rows removed.
+    /// notices noted more than two days ago. Returns the journal rows removed.
     pub async fn prune(&self, retention: Duration) -> Result<u64, StoreError> {
         let now = now_ms();
         let cutoff = now.saturating_sub(super::ms(retention));
-        let yesterday = (chrono::Utc::now() - chrono::Duration::days(2))
-            .format("%Y-%m-%d")
-            .to_string();
+        // Notices are kept two days from when they were noted (their `day` is the site's).
+        let notices_cutoff = now.saturating_sub(2 * 86_400_000);
         bounded(async {
             on_pool!(self, |pool| {
                 let journal = sqlx::query("DELETE FROM journal WHERE at_ms < $1")
@@ -177,8 +176,8 @@ impl Store {
                     .bind(cutoff)
                     .execute(pool)
                     .await?;
-                sqlx::query("DELETE FROM sweep_notices WHERE day < $1")
-                    .bind(&yesterday)
+                sqlx::query("DELETE FROM sweep_notices WHERE noted_at_ms < $1")
+                    .bind(notices_cutoff)
                     .execute(pool)
                     .await?;
                 Ok(journal)

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{bounded, on_pool, Store, StoreError};
+use super::{bounded, now_ms, on_pool, Store, StoreError};
 
 /// One sweep run as stored.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -89,11 +89,13 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let inserted = bounded(async {
             on_pool!(self, |pool| sqlx::query(
-                "INSERT INTO sweep_notices (day, event_id, reason) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+                "INSERT INTO sweep_notices (day, event_id, reason, noted_at_ms) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT DO NOTHING"
             )
             .bind(day.format("%Y-%m-%d").to_string())
             .bind(event_id)
             .bind(reason)
+            .bind(now_ms())
             .execute(pool)
             .await
             .map(|r| r.rows_affected()))

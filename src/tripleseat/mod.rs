@@ -16,3 +16,11 @@ pub fn id_string(value: Option<&Value>) -> Option<String> {
         _ => None,
     }
 }
+
+/// The site an event object says it belongs to: its own `site_id`, else its
+/// location's, else its booking's.
+pub fn site_of(event: &Value) -> Option<String> {
+    id_string(event.get("site_id"))
+        .or_else(|| id_string(event.get("location").and_then(|l| l.get("site_id"))))
+        .or_else(|| id_string(event.get("booking").and_then(|b| b.get("site_id"))))
+}

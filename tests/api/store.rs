@@ -486,3 +486,35 @@ async fn with_postgres_down_nothing_is_written_and_the_sweep_recovers_once_it_is
         "the STORE_UNAVAILABLE answer was journalled after the outage"
     );
 }
+
+#[tokio::test]
+async fn sendgrids_own_error_is_kept_with_the_given_up_email() {
+    let app = AppBuilder::new().spawn().await;
+    let refusal = json!({"errors": [{
+        "message": "The from address does not match a verified Sender Identity.",
+        "field": "from",
+        "help": null
+    }]});
+    app.fakes
+        .sendgrid
+        .plan()
+        .fail(Some("POST"), "/v3/mail/send", Fault::Json(403, refusal), 1);
+    app.post_signed(&webhook("UPDATE_EVENT", paid_event()))
+        .await
+        .assert_reason("REVEL_INJECTED");
+    let mut failed = Vec::new();
+    for _ in 0..250 {
+        failed = app.services.store.failed_emails(10).await.unwrap();
+        if !failed.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let error = failed[0].last_error.clone().unwrap();
+    assert!(
+        error.contains("HTTP 403") && error.contains("verified Sender Identity") && error.contains("field from"),
+        "{error}"
+    );
+    assert!(!error.contains(fakes::sendgrid::API_KEY));
+    assert_eq!(failed[0].attempts, 1, "a refusal is final");
+}

@@ -218,7 +218,15 @@ async fn a_failing_event_is_reported_once_a_day_not_on_every_run() {
         assert_eq!(summary.failed, 1, "{summary:?}");
     }
     let emails = app.settled_emails().await;
-    assert_eq!(emails.len(), 1, "one failure email for three runs");
+    assert_eq!(
+        emails.len(),
+        1,
+        "one failure email for three runs: {:#?}",
+        emails
+            .iter()
+            .map(|e| (e["subject"].clone(), e["custom_args"].clone()))
+            .collect::<Vec<_>>()
+    );
     assert!(emails[0]["subject"].as_str().unwrap().starts_with("FAILED"));
     app.set_now(event_day() + chrono::Duration::hours(24));
     let mut next_day = paid_event();
@@ -227,4 +235,33 @@ async fn a_failing_event_is_reported_once_a_day_not_on_every_run() {
     app.fakes.tripleseat.put_event(next_day);
     app.sweeper.run_once().await;
     assert_eq!(app.settled_emails().await.len(), 2, "a new day reports it again");
+}
+
+#[tokio::test]
+async fn a_search_that_ignores_its_site_filter_never_writes_another_sites_event_here() {
+    let app = AppBuilder::new().spawn().await;
+    app.fakes.tripleseat.ignore_site_filter();
+    app.fakes.tripleseat.put_event(paid_event());
+    let mut downtown = paid_event_with_id(72);
+    downtown["site_id"] = json!(15902);
+    app.fakes.tripleseat.put_event(downtown);
+    let summary = app.sweeper.run_once().await;
+    assert_eq!(summary.injected, 2, "each event once, at its own site: {summary:?}");
+    assert_eq!(summary.skipped.get("OTHER_SITE"), Some(&2), "{summary:?}");
+    let orders = app.orders();
+    assert_eq!(orders.len(), 2);
+    let at = |local_id: &str| {
+        orders
+            .iter()
+            .find(|o| o["local_id"] == json!(local_id))
+            .map(|o| o["establishment"].to_string())
+    };
+    assert!(
+        at("Triple Seat 61234567").unwrap().contains("Establishment/4/"),
+        "{orders:#?}"
+    );
+    assert!(
+        at("Triple Seat 72").unwrap().contains("Establishment/7/"),
+        "{orders:#?}"
+    );
 }
