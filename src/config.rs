@@ -91,6 +91,7 @@ struct RawEnv {
     rust_log: Option<String>,
     strict_config: Option<String>,
     shutdown_budget_secs: Option<String>,
+    revel_totals: Option<String>,
 }
 
 /// Every variable the service reads, for the startup check of unknown names in
@@ -149,6 +150,7 @@ pub const VARIABLES: &[&str] = &[
     "METRICS_TOKEN",
     "STRICT_CONFIG",
     "SHUTDOWN_BUDGET_SECS",
+    "REVEL_TOTALS",
 ];
 
 /// The beginnings of our variables' names: an unknown variable that starts with one
@@ -251,6 +253,15 @@ impl TripleseatConfig {
     }
 }
 
+/// Which totals the finalize step writes to Revel (`REVEL_TOTALS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevelTotals {
+    /// Subtotal, final total, discount, printed: Revel applies the store's own taxes.
+    Pos,
+    /// Also the invoice's tax, fees and remaining due (for a Revel tax set to zero).
+    Invoice,
+}
+
 /// Where and how to write to Revel, and the tenant's ids the orders refer to.
 #[derive(Debug, Clone)]
 pub struct RevelConfig {
@@ -261,6 +272,8 @@ pub struct RevelConfig {
     /// `REVEL_USER_ID`, `REVEL_POS_STATION_ID`, `REVEL_DINING_OPTION_ID`,
     /// `REVEL_PAYMENT_TYPE_ID`, `REVEL_DISCOUNT_ID`.
     pub ids: RevelIds,
+    /// `REVEL_TOTALS`, default pos.
+    pub totals: RevelTotals,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -580,6 +593,21 @@ impl Config {
                     dining_option: optional_number("REVEL_DINING_OPTION_ID", raw.revel_dining_option_id)?,
                     payment_type: optional_number("REVEL_PAYMENT_TYPE_ID", raw.revel_payment_type_id)?,
                     discount: optional_number("REVEL_DISCOUNT_ID", raw.revel_discount_id)?,
+                },
+                totals: match raw
+                    .revel_totals
+                    .as_deref()
+                    .map(|v| v.trim().to_ascii_lowercase())
+                    .as_deref()
+                {
+                    None | Some("pos") => RevelTotals::Pos,
+                    Some("invoice") => RevelTotals::Invoice,
+                    Some(other) => {
+                        return Err(invalid(
+                            "REVEL_TOTALS",
+                            format!("expected pos or invoice, got {other:?}"),
+                        ))
+                    }
                 },
             },
             email,

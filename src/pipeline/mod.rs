@@ -507,6 +507,7 @@ impl<'a> Run<'a> {
             ids,
             timezone: location.timezone,
             now: self.now,
+            totals: self.config.revel.totals,
         };
         match writer.write(&plan, event_id, existing.as_ref()).await {
             WriteResult::Injected { order_id } => {

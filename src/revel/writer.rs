@@ -18,6 +18,7 @@ use super::client::{RevelClient, RevelError};
 use super::order_plan::PlannedOrder;
 use super::{legacy_local_id, local_id};
 use crate::config::RevelIds;
+use crate::config::RevelTotals;
 use crate::money::Cents;
 use crate::tripleseat::id_string;
 use crate::upstream::encode_component;
@@ -126,6 +127,8 @@ pub struct OrderWriter<'a> {
     pub ids: WriterIds,
     pub timezone: Tz,
     pub now: DateTime<Utc>,
+    /// `REVEL_TOTALS`: which totals the finalize step writes.
+    pub totals: RevelTotals,
 }
 
 impl OrderWriter<'_> {
@@ -262,19 +265,8 @@ impl OrderWriter<'_> {
             }
         }
 
-        let mut finalize = Map::new();
-        finalize.insert("subtotal".into(), amount(plan.subtotal));
-        finalize.insert("tax".into(), amount(plan.tax));
-        finalize.insert("surcharge".into(), amount(plan.surcharge));
-        finalize.insert("discount_amount".into(), amount(plan.discount));
-        finalize.insert("final_total".into(), amount(plan.total));
-        finalize.insert("remaining_due".into(), amount(plan.total - plan.payment));
-        finalize.insert("opened".into(), json!(true));
-        finalize.insert("printed".into(), json!(true));
-        if let (true, Some(discount)) = (plan.discount > Cents::ZERO, self.ids.discount) {
-            finalize.insert("discount".into(), json!(format!("/resources/Discount/{discount}/")));
-        }
-        let finalized = self.patch(&order_uri, Value::Object(finalize)).await?;
+        let finalize = finalize_body(plan, self.totals, self.ids.discount);
+        let finalized = self.patch(&order_uri, finalize).await?;
         // `printed` did not always stick the first time in production.
         if finalized.get("printed").and_then(Value::as_bool) == Some(false) {
             self.patch(&order_uri, json!({"printed": true})).await?;
@@ -406,6 +398,28 @@ impl OrderWriter<'_> {
 }
 
 /// A JSON number with the exact decimal digits (serde_json keeps them as written).
+/// The finalize PATCH. By default (`REVEL_TOTALS=pos`) only the fields the earlier
+/// connector wrote in production: subtotal, final total, discount and printed, so Revel
+/// applies the establishment's own taxes. `invoice` also writes the invoice's tax, fees
+/// and what is left to pay, for stores whose Revel tax is set to zero.
+pub fn finalize_body(plan: &PlannedOrder, totals: RevelTotals, discount_id: Option<u64>) -> Value {
+    let mut body = Map::new();
+    body.insert("subtotal".into(), amount(plan.subtotal));
+    body.insert("discount_amount".into(), amount(plan.discount));
+    body.insert("final_total".into(), amount(plan.total));
+    body.insert("printed".into(), json!(true));
+    if let (true, Some(discount)) = (plan.discount > Cents::ZERO, discount_id) {
+        body.insert("discount".into(), json!(format!("/resources/Discount/{discount}/")));
+    }
+    if totals == RevelTotals::Invoice {
+        body.insert("tax".into(), amount(plan.tax));
+        body.insert("surcharge".into(), amount(plan.surcharge));
+        body.insert("remaining_due".into(), amount(plan.total - plan.payment));
+        body.insert("opened".into(), json!(true));
+    }
+    Value::Object(body)
+}
+
 fn amount(cents: Cents) -> Value {
     Value::Number(
         cents

@@ -386,3 +386,63 @@ async fn an_order_for_another_event_never_counts_as_this_ones() {
         .assert_reason("REVEL_INJECTED");
     assert_eq!(app.orders().len(), 2);
 }
+
+/// The finalize PATCH the fake Revel received (the one that sets `final_total`).
+fn finalize_body(app: &crate::helpers::TestApp) -> serde_json::Map<String, Value> {
+    app.fakes
+        .revel
+        .plan()
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PATCH" && r.path.starts_with("/resources/Order/"))
+        .filter_map(|r| serde_json::from_str::<Value>(&r.body).ok())
+        .find_map(|body| {
+            body.get("final_total")
+                .is_some()
+                .then(|| body.as_object().unwrap().clone())
+        })
+        .expect("a finalize PATCH")
+}
+
+#[tokio::test]
+async fn finalize_writes_only_the_proven_fields_unless_revel_totals_is_invoice() {
+    let pos = spawn_app().await;
+    pos.post_signed(&webhook("UPDATE_EVENT", paid_event()))
+        .await
+        .assert_reason("REVEL_INJECTED");
+    let body = finalize_body(&pos);
+    let mut keys: Vec<&str> = body.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        ["discount", "discount_amount", "final_total", "printed", "subtotal"],
+        "{body:?}"
+    );
+    assert_eq!(body["final_total"].to_string(), "137.70");
+    assert_eq!(body["discount"], json!("/resources/Discount/55/"));
+
+    let invoice = AppBuilder::new().env("REVEL_TOTALS", "invoice").spawn().await;
+    invoice
+        .post_signed(&webhook("UPDATE_EVENT", paid_event()))
+        .await
+        .assert_reason("REVEL_INJECTED");
+    let body = finalize_body(&invoice);
+    let mut keys: Vec<&str> = body.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "discount",
+            "discount_amount",
+            "final_total",
+            "opened",
+            "printed",
+            "remaining_due",
+            "subtotal",
+            "surcharge",
+            "tax"
+        ],
+        "{body:?}"
+    );
+    assert_eq!(body["remaining_due"].to_string(), "0.00");
+}
