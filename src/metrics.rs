@@ -65,6 +65,7 @@ pub struct Metrics {
     registry: Registry,
     webhooks: Family<ReasonLabel, Counter>,
     orders_injected: Counter,
+    duplicate_orders: Counter,
     pipeline_duration: Histogram,
     upstream_requests: Family<UpstreamStatusLabel, Counter>,
     upstream_duration: Family<UpstreamLabel, Histogram, fn() -> Histogram>,
@@ -96,6 +97,12 @@ impl Metrics {
             "connector_orders_injected",
             "Orders written to Revel",
             orders_injected.clone(),
+        );
+        let duplicate_orders = Counter::default();
+        registry.register(
+            "connector_revel_duplicate_orders",
+            "Runs that found more than one Revel order for their event",
+            duplicate_orders.clone(),
         );
         let pipeline_duration = seconds_histogram();
         registry.register(
@@ -154,6 +161,7 @@ impl Metrics {
             registry,
             webhooks,
             orders_injected,
+            duplicate_orders,
             pipeline_duration,
             upstream_requests,
             upstream_duration,
@@ -175,6 +183,10 @@ impl Metrics {
 
     pub fn order_injected(&self) {
         self.orders_injected.inc();
+    }
+
+    pub fn duplicate_order(&self) {
+        self.duplicate_orders.inc();
     }
 
     pub fn pipeline_ran(&self, took: Duration) {

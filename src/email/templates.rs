@@ -27,6 +27,8 @@ pub struct Failed<'a> {
     pub correlation_id: &'a str,
     pub unmatched_items: &'a [String],
     pub partial_order_id: Option<&'a str>,
+    /// Every order Revel holds for the event, when it holds more than one.
+    pub duplicate_order_ids: &'a [String],
 }
 
 pub fn success(facts: &Injected<'_>) -> Message {
@@ -139,9 +141,17 @@ pub fn failure(facts: &Failed<'_>) -> Message {
     if let Some(order) = facts.partial_order_id {
         let _ = writeln!(
             text,
-            "Partial Revel order: {order} (started but not complete; a redelivery will complete it)"
+            "Partial Revel order: {order} (started but not complete; the sweep on the event's day, or a replay from the console, completes it)"
         );
         details.push_str(&row("Partial Revel order", &escape(order)));
+    }
+    if !facts.duplicate_order_ids.is_empty() {
+        let ids = facts.duplicate_order_ids.join(", ");
+        let _ = writeln!(
+            text,
+            "Revel orders for this event: {ids} (more than one: void the extra ones, see docs/rollback.md)"
+        );
+        details.push_str(&row("Revel orders (duplicates)", &escape(&ids)));
     }
     let mut unmatched_html = String::new();
     if !facts.unmatched_items.is_empty() {
@@ -222,6 +232,7 @@ mod tests {
             correlation_id: "req-0123abcd",
             unmatched_items: &unmatched,
             partial_order_id: None,
+            duplicate_order_ids: &[],
         });
         assert_eq!(message.subject, "FAILED: Triple Seat Event Injection — Event #61234567");
         assert!(message.html.contains("Fish &amp; Chips &lt;large&gt;"));

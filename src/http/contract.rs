@@ -26,6 +26,9 @@ struct Answer<'a> {
     time_gate: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     revel_order_id: Option<&'a str>,
+    /// On `REVEL_DUPLICATE_ORDER`: every order Revel holds for the event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revel_order_ids: Option<&'a [String]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     authorization_status: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -106,10 +109,9 @@ pub fn render(outcome: &Outcome, facts: &Facts, correlation_id: &str) -> Respons
         event_id: facts.event_id.as_deref(),
         site_id: facts.site_id.as_deref(),
         time_gate,
-        revel_order_id: match outcome {
-            Outcome::RevelInjected { order_id }
-            | Outcome::AlreadyInjected { order_id }
-            | Outcome::RevelPartialOrder { order_id } => Some(order_id),
+        revel_order_id: outcome.revel_order_id(),
+        revel_order_ids: match outcome {
+            Outcome::RevelDuplicateOrder { order_ids } => Some(order_ids),
             _ => None,
         },
         authorization_status: matches!(outcome, Outcome::TripleseatAuthorizationDenied).then_some("DENIED"),

@@ -459,13 +459,20 @@ impl<'a> Run<'a> {
     async fn revel_under_lease(&self, event: &ValidatedEvent, location: &Location) -> Step<Outcome> {
         let revel = &self.services.revel;
         let event_id = event.facts.id.as_str();
-        let existing = tokio::time::timeout_at(
+        let found = tokio::time::timeout_at(
             self.deadline,
             find_existing(revel, &location.revel_establishment, event_id, Some(self.deadline)),
         )
         .await
         .map_err(|_| revel_read_failed("order lookup", None))?
         .map_err(|e| revel_read_failed("order lookup", Some(e)))?;
+        if found.len() > 1 {
+            let order_ids: Vec<String> = found.into_iter().map(|o| o.id).collect();
+            tracing::error!(order_ids = %order_ids.join(", "), "Revel: more than one order for this event (REVEL_DUPLICATE_ORDER)");
+            self.services.metrics.duplicate_order();
+            return Err(Outcome::RevelDuplicateOrder { order_ids });
+        }
+        let existing = found.into_iter().next();
         if let Some(order) = &existing {
             if order.is_complete {
                 tracing::info!(order_id = %order.id, "Revel: order already exists (ALREADY_INJECTED)");
@@ -562,10 +569,11 @@ impl<'a> Run<'a> {
         let Some(outbox) = self.outbox.filter(|_| outcome.warrants_failure_email()) else {
             return;
         };
-        let (unmatched, partial): (&[String], Option<&str>) = match outcome {
-            Outcome::ItemsUnmatched { names } => (names, None),
-            Outcome::RevelPartialOrder { order_id } => (&[], Some(order_id)),
-            _ => (&[], None),
+        let (unmatched, partial, duplicates): (&[String], Option<&str>, &[String]) = match outcome {
+            Outcome::ItemsUnmatched { names } => (names, None, &[]),
+            Outcome::RevelPartialOrder { order_id } => (&[], Some(order_id), &[]),
+            Outcome::RevelDuplicateOrder { order_ids } => (&[], None, order_ids),
+            _ => (&[], None, &[]),
         };
         let reason = outcome.reason();
         let event_id = facts.event_id.as_deref().unwrap_or("");
@@ -583,6 +591,7 @@ impl<'a> Run<'a> {
                 correlation_id: &self.correlation_id,
                 unmatched_items: unmatched,
                 partial_order_id: partial,
+                duplicate_order_ids: duplicates,
             }))
             .await;
     }

@@ -30,6 +30,7 @@ pub enum Outcome {
     ItemsUnmatched { names: Vec<String> },
     RevelWriteFailed,
     RevelPartialOrder { order_id: String },
+    RevelDuplicateOrder { order_ids: Vec<String> },
     StoreUnavailable,
     InternalError,
 }
@@ -98,6 +99,7 @@ impl Outcome {
             Outcome::ItemsUnmatched { .. } => "ITEMS_UNMATCHED".into(),
             Outcome::RevelWriteFailed => "REVEL_WRITE_FAILED".into(),
             Outcome::RevelPartialOrder { .. } => "REVEL_PARTIAL_ORDER".into(),
+            Outcome::RevelDuplicateOrder { .. } => "REVEL_DUPLICATE_ORDER".into(),
             Outcome::StoreUnavailable => "STORE_UNAVAILABLE".into(),
             Outcome::InternalError => "INTERNAL_ERROR".into(),
         }
@@ -131,6 +133,7 @@ impl Outcome {
             | Outcome::ItemsUnmatched { .. }
             | Outcome::RevelWriteFailed
             | Outcome::RevelPartialOrder { .. }
+            | Outcome::RevelDuplicateOrder { .. }
             | Outcome::StoreUnavailable
             | Outcome::InternalError => false,
         }
@@ -170,6 +173,7 @@ impl Outcome {
             | Outcome::ItemsUnmatched { .. }
             | Outcome::RevelWriteFailed
             | Outcome::RevelPartialOrder { .. }
+            | Outcome::RevelDuplicateOrder { .. }
             | Outcome::StoreUnavailable
             | Outcome::InternalError => false,
         }
@@ -195,6 +199,7 @@ impl Outcome {
             Outcome::RevelInjected { order_id }
             | Outcome::AlreadyInjected { order_id }
             | Outcome::RevelPartialOrder { order_id } => Some(order_id),
+            Outcome::RevelDuplicateOrder { order_ids } => order_ids.first().map(String::as_str),
             _ => None,
         }
     }
@@ -238,6 +243,7 @@ impl Outcome {
             Outcome::ItemsUnmatched { .. } => "some line items match no Revel product",
             Outcome::RevelWriteFailed => "the order could not be written to Revel",
             Outcome::RevelPartialOrder { .. } => "the Revel order was started but could not be completed",
+            Outcome::RevelDuplicateOrder { .. } => "Revel holds more than one order for this event",
             Outcome::StoreUnavailable => "the connector's database could not be reached; nothing was written",
             Outcome::InternalError => "an internal error occurred",
         }
@@ -270,6 +276,9 @@ mod tests {
             Outcome::ItemsUnmatched { names: vec![] },
             Outcome::RevelWriteFailed,
             Outcome::RevelPartialOrder { order_id: id() },
+            Outcome::RevelDuplicateOrder {
+                order_ids: vec![id(), id()],
+            },
             Outcome::StoreUnavailable,
             Outcome::InternalError,
         ];

@@ -92,12 +92,15 @@ fn object_uuid(event_id: &str, part: &str) -> String {
 }
 
 /// Looks up this event's order under the current `local_id`, then the older form.
+/// Every order Revel holds for the event, under either `local_id` form. More than one
+/// is a duplicate the caller must not paper over.
 pub async fn find_existing(
     client: &RevelClient,
     establishment: &str,
     event_id: &str,
     deadline: Option<tokio::time::Instant>,
-) -> Result<Option<ExistingOrder>, RevelError> {
+) -> Result<Vec<ExistingOrder>, RevelError> {
+    let mut found: Vec<ExistingOrder> = Vec::new();
     for local in [local_id(event_id), legacy_local_id(event_id)] {
         let path = format!(
             "/resources/Order/?establishment={establishment}&local_id={}",
@@ -106,20 +109,24 @@ pub async fn find_existing(
         let orders = client.list(&path, deadline).await?;
         // Only an order that really carries this local_id counts, whatever the filter did.
         let this_event = |o: &&Value| o.get("local_id").and_then(Value::as_str) == Some(local.as_str());
-        if let Some(order) = orders.iter().find(this_event) {
+        for order in orders.iter().filter(this_event) {
             let history = order
                 .get("orderhistory")
                 .and_then(Value::as_array)
                 .is_some_and(|h| !h.is_empty());
             let has_history = order.get("has_history").and_then(Value::as_bool).unwrap_or(false);
-            return Ok(Some(ExistingOrder {
-                id: id_string(order.get("id")).ok_or(RevelError::Malformed)?,
+            let id = id_string(order.get("id")).ok_or(RevelError::Malformed)?;
+            if found.iter().any(|f| f.id == id) {
+                continue;
+            }
+            found.push(ExistingOrder {
+                id,
                 is_complete: history || has_history,
                 is_ours: order.get("uuid").and_then(Value::as_str) == Some(object_uuid(event_id, "order").as_str()),
-            }));
+            });
         }
     }
-    Ok(None)
+    Ok(found)
 }
 
 pub struct OrderWriter<'a> {

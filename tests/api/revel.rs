@@ -446,3 +446,32 @@ async fn finalize_writes_only_the_proven_fields_unless_revel_totals_is_invoice()
     );
     assert_eq!(body["remaining_due"].to_string(), "0.00");
 }
+
+#[tokio::test]
+async fn two_orders_for_one_event_are_a_loud_failure_not_already_injected() {
+    let app = spawn_app().await;
+    let order = |id: u64, local_id: &str| {
+        json!({"id": id, "uuid": format!("u-{id}"), "local_id": local_id, "establishment": "/enterprise/Establishment/4/",
+               "orderhistory": [format!("/resources/OrderHistory/{id}/")], "has_history": true})
+    };
+    app.fakes.revel.insert("Order", 910, order(910, "Triple Seat 61234567"));
+    app.fakes
+        .revel
+        .insert("Order", 911, order(911, "tripleseat_event_61234567"));
+    let answer = app.post_signed(&webhook("UPDATE_EVENT", paid_event())).await;
+    answer.assert_reason("REVEL_DUPLICATE_ORDER");
+    assert_eq!(answer.ok_processed(), (false, false));
+    assert_eq!(answer.json["revel_order_ids"], json!(["910", "911"]));
+    assert_eq!(app.fakes.revel.write_calls(), 0, "nothing written");
+    let emails = app.wait_for_emails(1).await;
+    let text = emails[0]["content"][0]["value"].as_str().unwrap();
+    assert!(
+        text.contains("REVEL_DUPLICATE_ORDER") && text.contains("910, 911"),
+        "{text}"
+    );
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("connector_revel_duplicate_orders_total 1"),
+        "{metrics}"
+    );
+}
