@@ -347,17 +347,21 @@ async fn logs_of_a_busy_run_never_contain_a_secret() {
     }
 }
 
-#[tokio::test]
-async fn the_sandbox_runs_the_whole_flow_end_to_end() {
-    // Examples are built next to the test binaries: target/<profile>/examples/.
+/// The sandbox example: examples are built next to the test binaries, in
+/// `target/<profile>/examples/`.
+fn sandbox_binary() -> std::path::PathBuf {
     let deps = std::env::current_exe().unwrap();
-    let sandbox = deps
-        .parent()
+    deps.parent()
         .unwrap()
         .parent()
         .unwrap()
         .join("examples")
-        .join("sandbox");
+        .join("sandbox")
+}
+
+#[tokio::test]
+async fn the_sandbox_runs_the_whole_flow_end_to_end() {
+    let sandbox = sandbox_binary();
     assert!(
         sandbox.exists(),
         "cargo test builds the sandbox example at {}",
@@ -500,14 +504,7 @@ async fn sigterm_with_a_stuck_revel_write_exits_within_the_shutdown_budget() {
 
 #[tokio::test]
 async fn the_sandbox_stops_on_sigterm() {
-    let deps = std::env::current_exe().unwrap();
-    let sandbox = deps
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join("sandbox");
+    let sandbox = sandbox_binary();
     let mut child = Command::new(&sandbox)
         .current_dir(env!("CARGO_TARGET_TMPDIR"))
         .stdout(Stdio::piped())

@@ -13,20 +13,26 @@ use crate::binary::{
 use crate::helpers::{paid_event, paid_event_with_id, start_fakes, webhook, AppBuilder, TestApp, TestStore};
 use crate::postgres::{Postgres, PASSWORD};
 
-/// Journal rows, once at least `count` have been written (the writer is asynchronous).
-async fn journal_rows(app: &TestApp, count: usize) -> Vec<JournalEntry> {
-    let query = JournalQuery {
-        limit: 100,
-        ..JournalQuery::default()
-    };
-    for _ in 0..100 {
-        let rows = app.services.store.journal(&query).await.unwrap();
+/// Journal rows matching `query`, once at least `count` have been written (the writer
+/// is asynchronous), waiting at most ten seconds.
+async fn journal_matching(app: &TestApp, query: &JournalQuery, count: usize) -> Vec<JournalEntry> {
+    for _ in 0..200 {
+        let rows = app.services.store.journal(query).await.unwrap();
         if rows.len() >= count {
             return rows;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("expected {count} journal rows");
+    panic!("expected {count} journal rows for {query:?}");
+}
+
+/// Every journal row, once at least `count` have been written.
+async fn journal_rows(app: &TestApp, count: usize) -> Vec<JournalEntry> {
+    let query = JournalQuery {
+        limit: 100,
+        ..JournalQuery::default()
+    };
+    journal_matching(app, &query, count).await
 }
 
 /// Orders for one event id, and whether each is complete (its history was written).
@@ -456,14 +462,7 @@ async fn with_postgres_down_nothing_is_written_and_the_sweep_recovers_once_it_is
         limit: 10,
         ..JournalQuery::default()
     };
-    let mut rows = Vec::new();
-    for _ in 0..100 {
-        rows = app.services.store.journal(&query).await.unwrap();
-        if !rows.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let rows = journal_matching(&app, &query, 1).await;
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0].source, "sweep");
     // The outage's own answers reach the journal once the store is back.
@@ -472,14 +471,7 @@ async fn with_postgres_down_nothing_is_written_and_the_sweep_recovers_once_it_is
         limit: 10,
         ..JournalQuery::default()
     };
-    let mut kept = Vec::new();
-    for _ in 0..200 {
-        kept = app.services.store.journal(&outage).await.unwrap();
-        if !kept.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let kept = journal_matching(&app, &outage, 1).await;
     assert_eq!(
         kept.len(),
         1,
