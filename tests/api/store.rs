@@ -35,6 +35,19 @@ async fn journal_rows(app: &TestApp, count: usize) -> Vec<JournalEntry> {
     journal_matching(app, &query, count).await
 }
 
+/// Runs the binary on `url` until it exits (these tests expect it to stop at startup).
+async fn run_on_database(url: &str) -> std::process::Output {
+    let running = connector_command()
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0")
+        .env("DATABASE_URL", url)
+        .output();
+    tokio::time::timeout(Duration::from_secs(60), running)
+        .await
+        .expect("the binary stops at startup")
+        .unwrap()
+}
+
 /// Orders for one event id, and whether each is complete (its history was written).
 fn orders_of(app: &TestApp, event_id: u64) -> Vec<Value> {
     let local_id = format!("Triple Seat {event_id}");
@@ -190,13 +203,7 @@ async fn a_database_from_a_newer_build_stops_startup() {
         .await
         .unwrap();
     }
-    let output = connector_command()
-        .env("HOST", "127.0.0.1")
-        .env("PORT", "0")
-        .env("DATABASE_URL", &url)
-        .output()
-        .await
-        .unwrap();
+    let output = run_on_database(&url).await;
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("DATABASE_URL") && stderr.contains("999"), "{stderr}");
@@ -327,13 +334,7 @@ async fn a_bad_database_url_stops_startup_naming_it_without_the_password() {
         ));
     }
     for (url, secret) in cases {
-        let output = connector_command()
-            .env("HOST", "127.0.0.1")
-            .env("PORT", "0")
-            .env("DATABASE_URL", &url)
-            .output()
-            .await
-            .unwrap();
+        let output = run_on_database(&url).await;
         let all = format!(
             "{}{}",
             String::from_utf8_lossy(&output.stdout),
