@@ -92,6 +92,7 @@ struct RawEnv {
     strict_config: Option<String>,
     shutdown_budget_secs: Option<String>,
     revel_totals: Option<String>,
+    test_endpoints_rate: Option<String>,
 }
 
 /// Every variable the service reads, for the startup check of unknown names in
@@ -151,6 +152,7 @@ pub const VARIABLES: &[&str] = &[
     "STRICT_CONFIG",
     "SHUTDOWN_BUDGET_SECS",
     "REVEL_TOTALS",
+    "TEST_ENDPOINTS_RATE",
 ];
 
 /// The beginnings of our variables' names: an unknown variable that starts with one
@@ -380,6 +382,9 @@ pub struct Config {
     pub idempotency_max_entries: usize,
     /// `TEST_ENDPOINTS`, default true.
     pub test_endpoints: bool,
+    /// `TEST_ENDPOINTS_RATE`, default 5: requests a second for `/test/*`, all callers
+    /// together (bursts of four times that).
+    pub test_endpoints_rate: std::num::NonZeroU32,
     /// `SWEEP_INTERVAL_SECS`, default 900; `None` (0) turns the sweep off.
     pub sweep_interval: Option<Duration>,
     /// How soon after startup the first sweep runs (10 s; not an environment variable).
@@ -632,6 +637,12 @@ impl Config {
             idempotency_ttl: Duration::from_secs(number("IDEMPOTENCY_TTL_SECS", raw.idempotency_ttl_secs, 604_800)?),
             idempotency_max_entries: max_entries,
             test_endpoints: boolean("TEST_ENDPOINTS", raw.test_endpoints, true)?,
+            test_endpoints_rate: expected(
+                "TEST_ENDPOINTS_RATE",
+                raw.test_endpoints_rate,
+                std::num::NonZeroU32::new(5).expect("invariant: non-zero"),
+                "a whole number of requests a second, 1 or more",
+            )?,
             sweep_interval: (sweep > 0).then(|| Duration::from_secs(sweep)),
             sweep_first_delay: Duration::from_secs(10),
             log_format: log_format(raw.log_format.as_deref())?,

@@ -4,9 +4,11 @@
 
 use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch, Semaphore};
 use tokio::time::Instant;
@@ -51,6 +53,8 @@ pub struct AppState {
     pub sweeper: Arc<Sweeper>,
     /// Present when `ADMIN_TOKEN` is set.
     pub admin: Option<AdminGate>,
+    /// The `/test/*` routes' own budget, shared by all their callers.
+    pub test_budget: DefaultDirectRateLimiter,
 }
 
 pub struct Application {
@@ -104,6 +108,7 @@ impl Application {
             state: Arc::new(AppState {
                 sweeper: Arc::new(Sweeper::new(Arc::clone(&services))),
                 admin: config.admin_token.clone().map(AdminGate::new),
+                test_budget: test_budget(config.test_endpoints_rate),
                 services,
                 runs: Arc::new(Semaphore::new(MAX_CONCURRENT_RUNS as usize)),
             }),
@@ -201,6 +206,12 @@ async fn prune_periodically(store: Arc<Store>, retention: Duration) {
         }
         tokio::time::sleep(PRUNE_EVERY).await;
     }
+}
+
+/// `rate` a second for all `/test/*` callers together, in bursts of four times that.
+fn test_budget(rate: NonZeroU32) -> DefaultDirectRateLimiter {
+    let burst = NonZeroU32::new(rate.get().saturating_mul(4)).unwrap_or(rate);
+    RateLimiter::direct(Quota::per_second(rate).allow_burst(burst))
 }
 
 /// Keeps this instance's copy of the runtime switches current (a change made on any

@@ -14,6 +14,12 @@ use crate::startup::AppState;
 
 pub async fn probe(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Value>) {
     let revel = &state.services.revel;
+    if state.test_budget.check().is_err() {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            Json(json!({"status": null, "error": "the test endpoints' rate limit was reached (RATE_LIMITED)"})),
+        );
+    }
     if !state.services.switches.is_enabled() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,

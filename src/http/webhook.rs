@@ -28,7 +28,18 @@ pub async fn signed(State(state): State<Arc<AppState>>, headers: HeaderMap, body
 }
 
 /// `POST /test/webhook`: unsigned, always dry-run.
+/// Anonymous callers share a small budget of their own, so they can never spend the
+/// TripleSeat read capacity production webhooks and the sweep need.
 pub async fn test(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    if state.test_budget.check().is_err() {
+        let correlation_id = correlation::new_id("req");
+        tracing::warn!(%correlation_id, "Test endpoints: over their rate limit (RATE_LIMITED)");
+        let facts = crate::pipeline::Facts {
+            dry_run: true,
+            ..Default::default()
+        };
+        return contract::render(&Outcome::RateLimited, &facts, &correlation_id);
+    }
     handle(state, Mode::Test, &headers, body).await
 }
 

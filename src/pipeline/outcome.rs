@@ -32,6 +32,7 @@ pub enum Outcome {
     RevelPartialOrder { order_id: String },
     RevelDuplicateOrder { order_ids: Vec<String> },
     StoreUnavailable,
+    RateLimited,
     InternalError,
 }
 
@@ -101,6 +102,7 @@ impl Outcome {
             Outcome::RevelPartialOrder { .. } => "REVEL_PARTIAL_ORDER".into(),
             Outcome::RevelDuplicateOrder { .. } => "REVEL_DUPLICATE_ORDER".into(),
             Outcome::StoreUnavailable => "STORE_UNAVAILABLE".into(),
+            Outcome::RateLimited => "RATE_LIMITED".into(),
             Outcome::InternalError => "INTERNAL_ERROR".into(),
         }
     }
@@ -135,6 +137,7 @@ impl Outcome {
             | Outcome::RevelPartialOrder { .. }
             | Outcome::RevelDuplicateOrder { .. }
             | Outcome::StoreUnavailable
+            | Outcome::RateLimited
             | Outcome::InternalError => false,
         }
     }
@@ -175,6 +178,7 @@ impl Outcome {
             | Outcome::RevelPartialOrder { .. }
             | Outcome::RevelDuplicateOrder { .. }
             | Outcome::StoreUnavailable
+            | Outcome::RateLimited
             | Outcome::InternalError => false,
         }
     }
@@ -183,7 +187,7 @@ impl Outcome {
     /// denials and anything a stranger could send unsigned are not.
     pub fn warrants_failure_email(&self) -> bool {
         match self {
-            Outcome::SignatureVerificationFailed(_) | Outcome::PayloadTooLarge => false,
+            Outcome::SignatureVerificationFailed(_) | Outcome::PayloadTooLarge | Outcome::RateLimited => false,
             other => !other.is_ok(),
         }
     }
@@ -244,6 +248,7 @@ impl Outcome {
             Outcome::RevelWriteFailed => "the order could not be written to Revel",
             Outcome::RevelPartialOrder { .. } => "the Revel order was started but could not be completed",
             Outcome::RevelDuplicateOrder { .. } => "Revel holds more than one order for this event",
+            Outcome::RateLimited => "the test endpoints' own rate limit was reached; try again in a moment",
             Outcome::StoreUnavailable => "the connector's database could not be reached; nothing was written",
             Outcome::InternalError => "an internal error occurred",
         }
@@ -280,6 +285,7 @@ mod tests {
                 order_ids: vec![id(), id()],
             },
             Outcome::StoreUnavailable,
+            Outcome::RateLimited,
             Outcome::InternalError,
         ];
         all.extend(
@@ -385,7 +391,7 @@ mod tests {
             let expected = !outcome.is_ok()
                 && !matches!(
                     outcome,
-                    Outcome::SignatureVerificationFailed(_) | Outcome::PayloadTooLarge
+                    Outcome::SignatureVerificationFailed(_) | Outcome::PayloadTooLarge | Outcome::RateLimited
                 );
             assert_eq!(outcome.warrants_failure_email(), expected, "{}", outcome.reason());
         }

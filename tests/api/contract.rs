@@ -192,3 +192,26 @@ async fn a_blown_deadline_still_gets_a_contract_answer() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn anonymous_test_traffic_has_its_own_budget_and_never_takes_the_production_one() {
+    let app = spawn_app().await;
+    let body = webhook("UPDATE_EVENT", paid_event());
+    let flood = futures::future::join_all((0..100).map(|_| app.post_test(&body))).await;
+    let limited = flood
+        .iter()
+        .filter(|a| a.json["reason"] == json!("RATE_LIMITED"))
+        .count();
+    assert!(limited > 0, "100 at once exceed a burst of 20");
+    for answer in flood.iter().filter(|a| a.json["reason"] == json!("RATE_LIMITED")) {
+        answer.assert_reason("RATE_LIMITED");
+        assert_eq!(answer.ok_processed(), (false, false));
+    }
+    assert_eq!(app.get("/test/revel").await.status().as_u16(), 429);
+    // The signed door is not limited by it.
+    app.post_signed(&body).await.assert_reason("REVEL_INJECTED");
+    assert!(
+        app.settled_emails().await.len() <= 1,
+        "no failure email for rate-limited noise"
+    );
+}
