@@ -673,6 +673,15 @@ impl Config {
         })
     }
 
+    /// `ALLOWED_LOCATIONS` as answers show it: the site ids, or `"UNRESTRICTED"` when empty.
+    pub fn allowed_locations_view(&self) -> serde_json::Value {
+        if self.allowed_locations.is_empty() {
+            serde_json::json!("UNRESTRICTED")
+        } else {
+            serde_json::json!(self.allowed_locations)
+        }
+    }
+
     /// Whether a TripleSeat site may be processed (`ALLOWED_LOCATIONS` empty = all).
     pub fn is_location_allowed(&self, site_id: &str) -> bool {
         self.allowed_locations.is_empty() || self.allowed_locations.contains(site_id)

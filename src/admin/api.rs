@@ -97,11 +97,7 @@ pub async fn status(State(state): State<Arc<AppState>>) -> Answer {
         }
         _ => Value::Null,
     };
-    let allowed: Value = if config.allowed_locations.is_empty() {
-        json!("UNRESTRICTED")
-    } else {
-        json!(config.allowed_locations)
-    };
+    let allowed = config.allowed_locations_view();
     Ok(Json(json!({
         "version": env!("CARGO_PKG_VERSION"),
         "env": config.env,

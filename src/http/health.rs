@@ -21,11 +21,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
         "unavailable"
     };
     let now = (state.services.clock)().with_timezone(&config.timezone);
-    let allowed: Value = if config.allowed_locations.is_empty() {
-        json!("UNRESTRICTED")
-    } else {
-        json!(config.allowed_locations.iter().collect::<Vec<_>>())
-    };
+    let allowed = config.allowed_locations_view();
     Json(json!({
         "status": "ok",
         "time": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),

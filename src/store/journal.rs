@@ -160,26 +160,19 @@ impl Store {
                     .execute(pool)
                     .await?
                     .rows_affected();
-                sqlx::query("DELETE FROM delivery_keys WHERE expires_at_ms <= $1")
-                    .bind(now)
-                    .execute(pool)
-                    .await?;
-                sqlx::query("DELETE FROM leases WHERE expires_at_ms <= $1")
-                    .bind(now)
-                    .execute(pool)
-                    .await?;
-                sqlx::query("DELETE FROM outbox WHERE status <> 'pending' AND created_at_ms < $1")
-                    .bind(cutoff)
-                    .execute(pool)
-                    .await?;
-                sqlx::query("DELETE FROM sweep_runs WHERE started_at_ms < $1")
-                    .bind(cutoff)
-                    .execute(pool)
-                    .await?;
-                sqlx::query("DELETE FROM sweep_notices WHERE noted_at_ms < $1")
-                    .bind(notices_cutoff)
-                    .execute(pool)
-                    .await?;
+                let others = [
+                    ("DELETE FROM delivery_keys WHERE expires_at_ms <= $1", now),
+                    ("DELETE FROM leases WHERE expires_at_ms <= $1", now),
+                    (
+                        "DELETE FROM outbox WHERE status <> 'pending' AND created_at_ms < $1",
+                        cutoff,
+                    ),
+                    ("DELETE FROM sweep_runs WHERE started_at_ms < $1", cutoff),
+                    ("DELETE FROM sweep_notices WHERE noted_at_ms < $1", notices_cutoff),
+                ];
+                for (statement, before) in others {
+                    sqlx::query(statement).bind(before).execute(pool).await?;
+                }
                 Ok(journal)
             })
         })

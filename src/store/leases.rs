@@ -72,6 +72,12 @@ impl Store {
     }
 }
 
+/// A holder id unique to one run: this instance's id and a fresh uuid, so two runs in
+/// one process never share a lease.
+fn new_holder(store: &Store) -> String {
+    format!("{}/{}", store.instance_id(), uuid::Uuid::new_v4().simple())
+}
+
 /// Why a lease was not had.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotHeld {
@@ -92,7 +98,7 @@ pub struct Lease {
 impl Lease {
     /// Takes `name` once, or says it is busy.
     pub async fn try_take(store: &Arc<Store>, name: String) -> Result<Lease, NotHeld> {
-        let holder = format!("{}/{}", store.instance_id(), uuid::Uuid::new_v4().simple());
+        let holder = new_holder(store);
         match store.try_take_lease(&name, &holder, LEASE_TTL).await {
             Ok(true) => Ok(Lease::held(store, name, holder)),
             Ok(false) => Err(NotHeld::Busy),
@@ -102,7 +108,7 @@ impl Lease {
 
     /// Takes `name`, waiting for another holder to finish until `deadline`.
     pub async fn take_by(store: &Arc<Store>, name: String, deadline: Instant) -> Result<Lease, NotHeld> {
-        let holder = format!("{}/{}", store.instance_id(), uuid::Uuid::new_v4().simple());
+        let holder = new_holder(store);
         loop {
             match store.try_take_lease(&name, &holder, LEASE_TTL).await {
                 Ok(true) => return Ok(Lease::held(store, name, holder)),
