@@ -93,6 +93,8 @@ struct RawEnv {
     shutdown_budget_secs: Option<String>,
     revel_totals: Option<String>,
     test_endpoints_rate: Option<String>,
+    public_base_url: Option<String>,
+    tripleseat_authorize_url: Option<String>,
 }
 
 /// Every variable the service reads, for the startup check of unknown names in
@@ -115,6 +117,8 @@ pub const VARIABLES: &[&str] = &[
     "TRIPLESEAT_PUBLIC_API_KEY",
     "TRIPLESEAT_OAUTH_CLIENT_ID",
     "TRIPLESEAT_OAUTH_CLIENT_SECRET",
+    "TRIPLESEAT_AUTHORIZE_URL",
+    "PUBLIC_BASE_URL",
     "REVEL_API_BASE",
     "REVEL_DOMAIN",
     "REVEL_API_KEY",
@@ -191,6 +195,20 @@ pub enum SignatureScheme {
     Timestamped,
     /// A bare HMAC of the body, hex or base64.
     Plain,
+    /// The go-live's verification period: every form is tried and the result
+    /// recorded, and nothing is ever written (it needs `DRY_RUN=true`).
+    ReportOnly,
+}
+
+impl SignatureScheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignatureScheme::Auto => "auto",
+            SignatureScheme::Timestamped => "timestamped",
+            SignatureScheme::Plain => "plain",
+            SignatureScheme::ReportOnly => "report-only",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,10 +261,14 @@ impl FromStr for InjectionWindow {
 pub struct TripleseatConfig {
     /// `TRIPLESEAT_API_BASE`, default `https://api.tripleseat.com`.
     pub api_base: String,
-    /// `TRIPLESEAT_PUBLIC_API_KEY`: read auth by `X-API-Key`, preferred when set.
+    /// `TRIPLESEAT_PUBLIC_API_KEY`: read auth by `X-API-Key`, the last way tried.
     pub public_api_key: Option<Secret>,
-    /// `TRIPLESEAT_OAUTH_CLIENT_ID` / `_SECRET`: OAuth 2.0 client credentials.
+    /// `TRIPLESEAT_OAUTH_CLIENT_ID` / `_SECRET`: the OAuth 2.0 app, for the
+    /// authorization-code flow (consent given once) and for client credentials.
     pub oauth_client: Option<(String, Secret)>,
+    /// `TRIPLESEAT_AUTHORIZE_URL`, default `https://login.tripleseat.com/oauth2/authorize`:
+    /// the consent page an operator is sent to.
+    pub authorize_url: String,
 }
 
 impl TripleseatConfig {
@@ -363,6 +385,8 @@ pub struct Config {
     /// `WEBHOOK_DEADLINE_SECS`, default 20.
     pub webhook_deadline: Duration,
     pub tripleseat: TripleseatConfig,
+    /// `PUBLIC_BASE_URL`: this service's public URL, for the OAuth callback.
+    pub public_base_url: Option<String>,
     pub revel: RevelConfig,
     pub email: Option<EmailConfig>,
     /// `LOCATIONS_JSON`, else `LOCATIONS_FILE` (default `config/locations.json`).
@@ -434,10 +458,18 @@ impl Config {
                 likely_meant(name).map(|meant| format!("{name} is not a setting; did you mean {meant}?"))
             })
             .collect();
+        // Render gives every web service its public URL; it stands in for PUBLIC_BASE_URL.
+        let render_url = pairs
+            .iter()
+            .find(|(k, v)| k == "RENDER_EXTERNAL_URL" && !v.trim().is_empty())
+            .map(|(_, v)| v.clone());
         let known = pairs
             .into_iter()
             .filter(|(k, v)| VARIABLES.contains(&k.as_str()) && !v.trim().is_empty());
-        let raw: RawEnv = envy::from_iter(known).map_err(|e| invalid("environment", e.to_string()))?;
+        let mut raw: RawEnv = envy::from_iter(known).map_err(|e| invalid("environment", e.to_string()))?;
+        if raw.public_base_url.is_none() {
+            raw.public_base_url = render_url;
+        }
         let strict = boolean("STRICT_CONFIG", raw.strict_config.clone(), false)?;
         if strict && !suspicious.is_empty() {
             return Err(invalid("STRICT_CONFIG", suspicious.join("; ")));
@@ -560,6 +592,14 @@ impl Config {
         if email_attempts == 0 {
             return Err(invalid("EMAIL_MAX_ATTEMPTS", "must be at least 1"));
         }
+        let signature_scheme = signature_scheme(raw.webhook_signature_scheme.as_deref())?;
+        let dry_run = boolean("DRY_RUN", raw.dry_run, false)?;
+        if signature_scheme == SignatureScheme::ReportOnly && !dry_run {
+            return Err(invalid(
+                "WEBHOOK_SIGNATURE_SCHEME",
+                "report-only needs DRY_RUN=true: it lets through deliveries that match no signature form, so nothing may be written",
+            ));
+        }
 
         Ok(Config {
             host: expected(
@@ -572,12 +612,12 @@ impl Config {
             env: raw.env.unwrap_or_else(|| "development".into()),
             timezone: timezone("TIMEZONE", raw.timezone.as_deref().unwrap_or("UTC"))?,
             enable_connector: boolean("ENABLE_CONNECTOR", raw.enable_connector, true)?,
-            dry_run: boolean("DRY_RUN", raw.dry_run, false)?,
+            dry_run,
             allowed_locations: list(raw.allowed_locations.as_deref()).into_iter().collect(),
             signing_key,
             webhook_tolerance_secs: number("WEBHOOK_TOLERANCE_SECS", raw.webhook_tolerance_secs, 300)?,
             webhook_max_bytes: number("WEBHOOK_MAX_BYTES", raw.webhook_max_bytes, 1_048_576)?,
-            signature_scheme: signature_scheme(raw.webhook_signature_scheme.as_deref())?,
+            signature_scheme,
             webhook_deadline: Duration::from_secs(deadline),
             tripleseat: TripleseatConfig {
                 api_base: base_url(
@@ -588,7 +628,18 @@ impl Config {
                 )?,
                 public_api_key: raw.tripleseat_public_api_key.map(Secret::new),
                 oauth_client,
+                authorize_url: base_url(
+                    "TRIPLESEAT_AUTHORIZE_URL",
+                    raw.tripleseat_authorize_url
+                        .as_deref()
+                        .unwrap_or("https://login.tripleseat.com/oauth2/authorize"),
+                )?,
             },
+            public_base_url: raw
+                .public_base_url
+                .as_deref()
+                .map(|url| base_url("PUBLIC_BASE_URL", url))
+                .transpose()?,
             revel: RevelConfig {
                 api_base: revel_api_base,
                 credentials,
@@ -695,16 +746,15 @@ impl Config {
         } else {
             self.allowed_locations.iter().cloned().collect::<Vec<_>>().join(",")
         };
-        let tripleseat_auth = if self.tripleseat.public_api_key.is_some() {
-            "public API key"
-        } else if self.tripleseat.oauth_client.is_some() {
-            "OAuth 2.0 client credentials"
-        } else {
-            "missing"
+        let tripleseat_auth = match (&self.tripleseat.oauth_client, &self.tripleseat.public_api_key) {
+            (Some(_), Some(_)) => "authorization_code>client_credentials>public_key",
+            (Some(_), None) => "authorization_code>client_credentials",
+            (None, Some(_)) => "public_key",
+            (None, None) => "missing",
         };
         format!(
             "ENV={} TIMEZONE={} DRY_RUN={} ENABLE_CONNECTOR={} ALLOWED_LOCATIONS={} locations={} \
-             signing_key={} tripleseat_reads={} revel={} email={} sweep={} test_endpoints={} store={} admin={} metrics={}",
+             signing_key={} signature_scheme={} tripleseat_reads={} revel={} email={} sweep={} test_endpoints={} store={} admin={} metrics={}",
             self.env,
             self.timezone,
             self.dry_run,
@@ -712,6 +762,7 @@ impl Config {
             allowed,
             self.locations.len(),
             configured(self.signing_key.is_some()),
+            self.signature_scheme.as_str(),
             tripleseat_auth,
             configured(self.revel.api_base.is_some() && self.revel.credentials.is_some()),
             configured(self.email.is_some()),
@@ -736,6 +787,15 @@ impl Config {
         }
         if !self.tripleseat.has_read_credentials() {
             warnings.push("TripleSeat read credentials are missing (TRIPLESEAT_PUBLIC_API_KEY or TRIPLESEAT_OAUTH_CLIENT_ID/_SECRET): events lacking data in the webhook answer EVENT_DATA_UNAVAILABLE and the sweep cannot search".to_string());
+        }
+        if self.tripleseat.oauth_client.is_some() && self.public_base_url.is_none() {
+            warnings.push("PUBLIC_BASE_URL is not set: TripleSeat consent (authorization code, SPEC 20) cannot be given, because TripleSeat needs this service's callback address".to_string());
+        }
+        if self.tripleseat.oauth_client.is_none() && self.tripleseat.public_api_key.is_some() {
+            warnings.push("Only TRIPLESEAT_PUBLIC_API_KEY is set: public evidence says it is refused on events and search; set TRIPLESEAT_OAUTH_CLIENT_ID/_SECRET and give consent once (docs/go-live.md)".to_string());
+        }
+        if self.signature_scheme == SignatureScheme::ReportOnly {
+            warnings.push("WEBHOOK_SIGNATURE_SCHEME=report-only: every delivery runs as a dry run and the journal records which signature form it matched; pin the form and turn writes on when it is known (docs/go-live.md)".to_string());
         }
         if self.revel.api_base.is_none() {
             warnings.push(
@@ -850,9 +910,10 @@ fn signature_scheme(value: Option<&str>) -> Result<SignatureScheme, ConfigError>
         None | Some("auto") => Ok(SignatureScheme::Auto),
         Some("timestamped") => Ok(SignatureScheme::Timestamped),
         Some("plain") => Ok(SignatureScheme::Plain),
+        Some("report-only") => Ok(SignatureScheme::ReportOnly),
         Some(other) => Err(invalid(
             "WEBHOOK_SIGNATURE_SCHEME",
-            format!("expected auto, timestamped or plain, got {other:?}"),
+            format!("expected auto, timestamped, plain or report-only, got {other:?}"),
         )),
     }
 }
@@ -976,11 +1037,31 @@ mod tests {
             (("TRIPLESEAT_API_BASE", "not a url"), "TRIPLESEAT_API_BASE"),
             (("RUST_LOG", "verbose"), "RUST_LOG"),
             (("SENDGRID_API_BASE", "sendgrid"), "SENDGRID_API_BASE"),
+            (("PUBLIC_BASE_URL", "connector.example.com"), "PUBLIC_BASE_URL"),
+            (("TRIPLESEAT_AUTHORIZE_URL", "login"), "TRIPLESEAT_AUTHORIZE_URL"),
+            (("WEBHOOK_SIGNATURE_SCHEME", "report-only"), "WEBHOOK_SIGNATURE_SCHEME"),
         ];
         for ((variable, value), named) in cases {
             let message = error_of(&[(variable, value)]);
             assert!(message.starts_with(named), "{variable}={value:?} gave {message:?}");
         }
+    }
+
+    #[test]
+    fn the_public_base_url_is_render_s_own_unless_set() {
+        let render = [("RENDER_EXTERNAL_URL", "https://connector.onrender.com")];
+        assert_eq!(
+            config(&render).unwrap().public_base_url.as_deref(),
+            Some("https://connector.onrender.com")
+        );
+        let both = [render[0], ("PUBLIC_BASE_URL", "https://orders.example.com/")];
+        assert_eq!(
+            config(&both).unwrap().public_base_url.as_deref(),
+            Some("https://orders.example.com")
+        );
+        assert_eq!(config(&[]).unwrap().public_base_url, None);
+        let report_only = config(&[("WEBHOOK_SIGNATURE_SCHEME", "report-only"), ("DRY_RUN", "true")]).unwrap();
+        assert_eq!(report_only.signature_scheme, SignatureScheme::ReportOnly);
     }
 
     #[test]

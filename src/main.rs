@@ -1,6 +1,7 @@
 //! `tripleseat-revel-connector [serve]` runs the service; `sign < body.json` prints
-//! an `X-Signature` value for a body; `sample` prints a delivery due today; `help`
-//! says so. Nothing else lives here.
+//! an `X-Signature` value for a body; `sample` prints a delivery due today;
+//! `tripleseat-connect` prints the TripleSeat consent link; `help` says so. Nothing
+//! else lives here.
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -17,6 +18,7 @@ fn main() -> ExitCode {
         None | Some("serve") => serve(),
         Some("sign") => sign(),
         Some("sample") => sample(),
+        Some("tripleseat-connect") => tripleseat_connect(),
         Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
             ExitCode::SUCCESS
@@ -41,6 +43,9 @@ usage:
                                             (key from TRIPLESEAT_WEBHOOK_SIGNING_KEY)
   tripleseat-revel-connector sample         print a delivery of the sample event, dated today,
                                             for POST /test/webhook
+  tripleseat-revel-connector tripleseat-connect
+                                            print the link that gives TripleSeat consent once
+                                            (OAuth 2.0; same store and settings as the service)
   tripleseat-revel-connector help           this text
   tripleseat-revel-connector --version
 
@@ -84,6 +89,57 @@ fn serve() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 tracing::error!(%error, "Server error");
+                ExitCode::from(1)
+            }
+        }
+    })
+}
+
+/// The consent link for a terminal: it is stored like the console's, so the running
+/// service's callback (at `PUBLIC_BASE_URL`) takes it.
+fn tripleseat_connect() -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("configuration error: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("invariant: a tokio runtime builds on a supported platform");
+    runtime.block_on(async {
+        let store = match connector::store::Store::open(&config.store).await {
+            Ok(store) => std::sync::Arc::new(store),
+            Err(error) => {
+                eprintln!("startup error: {error}");
+                return ExitCode::from(1);
+            }
+        };
+        let http = connector::upstream::http_client(&config.upstream);
+        let auth = connector::tripleseat::auth::Authorizer::new(
+            &config.tripleseat,
+            http,
+            std::sync::Arc::new(connector::metrics::Metrics::new()),
+            std::sync::Arc::default(),
+            std::sync::Arc::clone(&store),
+        );
+        let link = auth.consent_link(config.public_base_url.as_deref()).await;
+        store.close().await;
+        match link {
+            Ok(url) => {
+                println!("{url}");
+                eprintln!(
+                    "Open the link above as a TripleSeat administrator and approve. TripleSeat sends the browser to {}{}, where the running service stores the tokens. The link is valid {} minutes, once.",
+                    config.public_base_url.as_deref().unwrap_or(""),
+                    connector::tripleseat::auth::CALLBACK_PATH,
+                    connector::tripleseat::auth::CONSENT_LINK_TTL.as_secs() / 60
+                );
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("cannot make the consent link: {error}");
                 ExitCode::from(1)
             }
         }

@@ -37,6 +37,17 @@ const SHUTDOWN_FLUSH_AT_LEAST: Duration = Duration::from_secs(1);
 /// How often retention runs (and once at startup).
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
+/// One line on how TripleSeat reads will go, and what an operator still has to do.
+async fn log_tripleseat_reads(services: &Services) {
+    let view = services.tripleseat.auth().view().await;
+    let ways = view.ways.join(" > ");
+    match view.authorization_code {
+        "connected" => tracing::info!(ways, "TripleSeat reads: consent given (authorization code); tried in order: {ways}"),
+        "not configured" => tracing::warn!(ways, "TripleSeat reads: no OAuth 2.0 app (TRIPLESEAT_OAUTH_CLIENT_ID/_SECRET); public evidence says the public key alone cannot read events"),
+        _ => tracing::warn!(ways, "TripleSeat reads: consent not given yet: an operator opens /admin/tripleseat/connect (or runs `tripleseat-revel-connector tripleseat-connect`) once"),
+    }
+}
+
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -89,7 +100,13 @@ impl Application {
             )
         });
         let services = Arc::new(Services {
-            tripleseat: TripleseatClient::new(&config.tripleseat, http.clone(), retry, Arc::clone(&metrics)),
+            tripleseat: TripleseatClient::new(
+                &config.tripleseat,
+                http.clone(),
+                retry,
+                Arc::clone(&metrics),
+                Arc::clone(&store),
+            ),
             revel: RevelClient::new(&config.revel, http, retry, Arc::clone(&metrics)),
             catalog: CatalogCache::new(config.catalog_ttl),
             turns: EventTurns::default(),
@@ -102,6 +119,7 @@ impl Application {
             clock,
             config: Arc::clone(&config),
         });
+        log_tripleseat_reads(&services).await;
         let listener = TcpListener::bind(SocketAddr::new(config.host, config.port)).await?;
         Ok(Application {
             listener,

@@ -42,6 +42,10 @@ impl Upstreams {
         vec![
             ("TRIPLESEAT_API_BASE", self.tripleseat.url()),
             ("TRIPLESEAT_PUBLIC_API_KEY", tripleseat::PUBLIC_API_KEY.into()),
+            (
+                "TRIPLESEAT_AUTHORIZE_URL",
+                format!("{}/oauth2/authorize", self.tripleseat.url()),
+            ),
             ("REVEL_API_BASE", self.revel.url()),
             ("REVEL_API_KEY", revel::API_KEY.into()),
             ("REVEL_API_SECRET", revel::API_SECRET.into()),

@@ -1,10 +1,20 @@
 //! A simulated TripleSeat: events by id (with financials), date search in pages,
-//! OAuth 2.0 client credentials, and the public API key. Like the real search, it
-//! does not drop LOST or other statuses by itself.
+//! OAuth 2.0 (authorization code with rotating refresh tokens, and client
+//! credentials), and the public API key. Like the real search, it does not drop LOST
+//! or other statuses by itself.
+//!
+//! By default it accepts every way of reading, so tests of other stages need no
+//! consent. `behave_as_public_evidence_says()` turns on what public sources report of
+//! the real one: the public key refused on events and search (403), client-credentials
+//! tokens refused there ("Token resource owner not found"). Always, as the real
+//! OAuth 2.0 server (Doorkeeper) does: an authorization code is good once and for a
+//! short time, a refresh rotates the refresh token (the old one is then refused) and
+//! revokes the access token it replaced.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -20,10 +30,36 @@ pub const PUBLIC_API_KEY: &str = "test-public-key";
 pub const OAUTH_CLIENT_ID: &str = "test-client";
 pub const OAUTH_CLIENT_SECRET: &str = "test-client-secret";
 
+/// Which grant an access token came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Grant {
+    Client,
+    Code,
+}
+
+#[derive(Default)]
+struct OAuth {
+    /// Unused codes: code → (redirect_uri, issued).
+    codes: BTreeMap<String, (String, Instant)>,
+    /// The refresh tokens still good.
+    refresh_tokens: BTreeSet<String>,
+    /// Refresh tokens already used once: presenting one again is the failure to avoid.
+    spent_refresh_uses: usize,
+    issued: usize,
+}
+
 #[derive(Default)]
 struct State_ {
     events: Mutex<BTreeMap<String, Value>>,
-    tokens: Mutex<BTreeSet<String>>,
+    tokens: Mutex<BTreeMap<String, Grant>>,
+    oauth: Mutex<OAuth>,
+    /// How long codes and access tokens live.
+    code_lifetime: Mutex<Duration>,
+    access_lifetime_secs: Mutex<u64>,
+    /// Public evidence: the public key cannot read events or search.
+    refuses_public_key: Mutex<bool>,
+    /// Public evidence: client-credentials tokens cannot either (no resource owner).
+    refuses_client_tokens: Mutex<bool>,
     page_size: Mutex<usize>,
     /// The search's `site_id` filter is not documented: when set, it is ignored.
     ignores_site_filter: Mutex<bool>,
@@ -41,9 +77,12 @@ impl FakeTripleseat {
         let state = Arc::new(State_ {
             page_size: Mutex::new(50),
             ignores_site_filter: Mutex::new(false),
+            code_lifetime: Mutex::new(Duration::from_secs(600)),
+            access_lifetime_secs: Mutex::new(7200),
             ..State_::default()
         });
         let router = Router::new()
+            .route("/oauth2/authorize", get(authorize))
             .route("/oauth2/token", post(token))
             .route("/v1/events/search.json", get(search))
             .route("/v1/events/{file}", get(event))
@@ -94,7 +133,7 @@ impl FakeTripleseat {
             .collect()
     }
 
-    /// Invalidates every token issued so far, as a rotation on TripleSeat's side would.
+    /// Invalidates every access token issued so far, as a rotation on TripleSeat's side would.
     pub fn revoke_tokens(&self) {
         self.state.tokens.lock().unwrap().clear();
     }
@@ -102,35 +141,168 @@ impl FakeTripleseat {
     pub fn token_requests(&self) -> usize {
         self.state.plan.count("POST", "/oauth2/token")
     }
+
+    /// The public key and client-credentials tokens are refused on events and search.
+    pub fn behave_as_public_evidence_says(&self) {
+        self.refuse_public_key();
+        self.refuse_client_credentials();
+    }
+
+    /// The public key is refused on events and search (403, "permission").
+    pub fn refuse_public_key(&self) {
+        *self.state.refuses_public_key.lock().unwrap() = true;
+    }
+
+    /// Client-credentials tokens are refused there (401, "Token resource owner not found").
+    pub fn refuse_client_credentials(&self) {
+        *self.state.refuses_client_tokens.lock().unwrap() = true;
+    }
+
+    /// An administrator removed the app's access: every token and refresh token of the
+    /// authorization-code grant stops working.
+    pub fn revoke_consent(&self) {
+        self.state
+            .tokens
+            .lock()
+            .unwrap()
+            .retain(|_, grant| *grant != Grant::Code);
+        self.state.oauth.lock().unwrap().refresh_tokens.clear();
+    }
+
+    /// Codes issued from now on expire after `lifetime` (default 10 minutes).
+    pub fn set_code_lifetime(&self, lifetime: Duration) {
+        *self.state.code_lifetime.lock().unwrap() = lifetime;
+    }
+
+    /// The `expires_in` of access tokens issued from now on (default 7200).
+    pub fn set_access_lifetime_secs(&self, secs: u64) {
+        *self.state.access_lifetime_secs.lock().unwrap() = secs;
+    }
+
+    /// Requests with `grant_type=refresh_token`.
+    pub fn refreshes(&self) -> usize {
+        self.state
+            .plan
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/oauth2/token" && r.body.contains("grant_type=refresh_token"))
+            .count()
+    }
+
+    /// Times a refresh token was presented after it had been used (and rotated away).
+    pub fn spent_refresh_uses(&self) -> usize {
+        self.state.oauth.lock().unwrap().spent_refresh_uses
+    }
+
+    /// Refresh tokens still good: one, after any number of rotations.
+    pub fn valid_refresh_tokens(&self) -> usize {
+        self.state.oauth.lock().unwrap().refresh_tokens.len()
+    }
 }
 
 async fn middleware(State(state): State<Arc<State_>>, request: Request, next: Next) -> Response {
     record_and_inject(&state.plan, request, next).await
 }
 
-fn is_authorized(state: &State_, headers: &HeaderMap) -> bool {
+/// Why a read is refused, as the real one answers it; `None` when it is allowed.
+fn refusal(state: &State_, headers: &HeaderMap) -> Option<Response> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let unauthorized = || (StatusCode::UNAUTHORIZED, Json(json!({"error": "unauthorized"}))).into_response();
     if header("x-api-key") == PUBLIC_API_KEY {
-        return true;
+        return (*state.refuses_public_key.lock().unwrap()).then(|| {
+            (
+                StatusCode::FORBIDDEN,
+                Json(json!({"errors": "You do not have permission to access this resource"})),
+            )
+                .into_response()
+        });
     }
-    header("authorization")
-        .strip_prefix("Bearer ")
-        .is_some_and(|token| state.tokens.lock().unwrap().contains(token))
+    let Some(token) = header("authorization").strip_prefix("Bearer ") else {
+        return Some(unauthorized());
+    };
+    match state.tokens.lock().unwrap().get(token) {
+        Some(Grant::Code) => None,
+        Some(Grant::Client) if !*state.refuses_client_tokens.lock().unwrap() => None,
+        Some(Grant::Client) => Some(
+            (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({"error": "Token resource owner not found"})),
+            )
+                .into_response(),
+        ),
+        None => Some(unauthorized()),
+    }
+}
+
+/// The consent page, as if the administrator approved at once: straight back to
+/// `redirect_uri` with a fresh code and the caller's state.
+async fn authorize(State(state): State<Arc<State_>>, Query(query): Query<BTreeMap<String, String>>) -> Response {
+    let field = |k: &str| query.get(k).cloned().unwrap_or_default();
+    if field("client_id") != OAUTH_CLIENT_ID || field("response_type") != "code" || field("redirect_uri").is_empty() {
+        return (StatusCode::BAD_REQUEST, "invalid authorization request").into_response();
+    }
+    let mut oauth = state.oauth.lock().unwrap();
+    oauth.issued += 1;
+    let code = format!("fake-code-{}", oauth.issued);
+    oauth
+        .codes
+        .insert(code.clone(), (field("redirect_uri"), Instant::now()));
+    // Codes and our states are URL-safe as they are.
+    let back = format!("{}?code={code}&state={}", field("redirect_uri"), field("state"));
+    (StatusCode::FOUND, [(axum::http::header::LOCATION, back)]).into_response()
 }
 
 async fn token(State(state): State<Arc<State_>>, Form(form): Form<BTreeMap<String, String>>) -> Response {
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
-    if field("grant_type") != "client_credentials"
-        || field("client_id") != OAUTH_CLIENT_ID
-        || field("client_secret") != OAUTH_CLIENT_SECRET
-    {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "invalid_client"}))).into_response();
+    let refuse = |status: StatusCode, error: &str| (status, Json(json!({"error": error}))).into_response();
+    if field("client_id") != OAUTH_CLIENT_ID || field("client_secret") != OAUTH_CLIENT_SECRET {
+        return refuse(StatusCode::UNAUTHORIZED, "invalid_client");
     }
+    let lifetime = *state.access_lifetime_secs.lock().unwrap();
+    let mut oauth = state.oauth.lock().unwrap();
     let mut tokens = state.tokens.lock().unwrap();
-    let token = format!("fake-token-{}", tokens.len() + 1);
-    tokens.insert(token.clone());
-    Json(json!({"access_token": token, "token_type": "Bearer", "expires_in": 7200, "scope": "events:read", "created_at": 0}))
-        .into_response()
+    oauth.issued += 1;
+    let serial = oauth.issued;
+    match field("grant_type") {
+        "client_credentials" => {
+            let token = format!("fake-token-{serial}");
+            tokens.insert(token.clone(), Grant::Client);
+            Json(json!({"access_token": token, "token_type": "Bearer", "expires_in": lifetime, "scope": "events:read", "created_at": 0}))
+                .into_response()
+        }
+        "authorization_code" => {
+            let code_lifetime = *state.code_lifetime.lock().unwrap();
+            match oauth.codes.remove(field("code")) {
+                Some((redirect_uri, issued))
+                    if redirect_uri == field("redirect_uri") && issued.elapsed() < code_lifetime =>
+                {
+                    let (access, refresh) = (format!("fake-code-token-{serial}"), format!("fake-refresh-{serial}"));
+                    tokens.insert(access.clone(), Grant::Code);
+                    oauth.refresh_tokens.insert(refresh.clone());
+                    Json(json!({"access_token": access, "token_type": "Bearer", "expires_in": lifetime, "refresh_token": refresh, "scope": "events:read", "created_at": 0}))
+                        .into_response()
+                }
+                _ => refuse(StatusCode::BAD_REQUEST, "invalid_grant"),
+            }
+        }
+        "refresh_token" => {
+            let presented = field("refresh_token");
+            if !oauth.refresh_tokens.remove(presented) {
+                if presented.starts_with("fake-refresh-") {
+                    oauth.spent_refresh_uses += 1;
+                }
+                return refuse(StatusCode::BAD_REQUEST, "invalid_grant");
+            }
+            // The access tokens of this grant are revoked with the rotation.
+            tokens.retain(|_, grant| *grant != Grant::Code);
+            let (access, refresh) = (format!("fake-code-token-{serial}"), format!("fake-refresh-{serial}"));
+            tokens.insert(access.clone(), Grant::Code);
+            oauth.refresh_tokens.insert(refresh.clone());
+            Json(json!({"access_token": access, "token_type": "Bearer", "expires_in": lifetime, "refresh_token": refresh, "scope": "events:read", "created_at": 0}))
+                .into_response()
+        }
+        _ => refuse(StatusCode::BAD_REQUEST, "unsupported_grant_type"),
+    }
 }
 
 async fn event(
@@ -139,8 +311,8 @@ async fn event(
     Path(file): Path<String>,
     Query(query): Query<BTreeMap<String, String>>,
 ) -> Response {
-    if !is_authorized(&state, &headers) {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "unauthorized"}))).into_response();
+    if let Some(refused) = refusal(&state, &headers) {
+        return refused;
     }
     let id = file.trim_end_matches(".json");
     let Some(mut event) = state.events.lock().unwrap().get(id).cloned() else {
@@ -157,8 +329,8 @@ async fn search(
     headers: HeaderMap,
     Query(query): Query<BTreeMap<String, String>>,
 ) -> Response {
-    if !is_authorized(&state, &headers) {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "unauthorized"}))).into_response();
+    if let Some(refused) = refusal(&state, &headers) {
+        return refused;
     }
     let (Some(start), Some(end)) = (query.get("event_start_date"), query.get("event_end_date")) else {
         return (

@@ -46,15 +46,15 @@ fn rfc3339(ms: i64) -> String {
 }
 
 /// Who asked, for the audit trail.
-struct Caller(String);
+pub(super) struct Caller(String);
 
 impl Caller {
-    fn of(headers: &HeaderMap, peer: SocketAddr) -> Caller {
+    pub(super) fn of(headers: &HeaderMap, peer: SocketAddr) -> Caller {
         Caller(client_address(headers, peer).to_string())
     }
 }
 
-async fn audit(state: &AppState, caller: &Caller, action: &str, detail: String, note: Option<String>) {
+pub(super) async fn audit(state: &AppState, caller: &Caller, action: &str, detail: String, note: Option<String>) {
     let entry = AuditEntry {
         at_ms: 0,
         action: action.into(),
@@ -109,6 +109,8 @@ pub async fn status(State(state): State<Arc<AppState>>) -> Answer {
         "locations": config.locations.iter().map(|l| json!({"site_id": l.site_id, "name": l.name, "timezone": l.timezone.name()})).collect::<Vec<_>>(),
         "outbox": outbox,
         "last_sweep": last_sweep,
+        "tripleseat_reads": services.tripleseat.auth().view().await,
+        "signature_scheme": config.signature_scheme.as_str(),
     })))
 }
 

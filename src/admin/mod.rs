@@ -4,6 +4,7 @@
 
 pub mod api;
 mod console;
+pub mod tripleseat_connect;
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -90,11 +91,15 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/events/{event_id}/replay", post(api::replay))
         .route("/sweep", post(api::sweep))
         .route("/audit", get(api::audit_trail))
-        .layer(middleware::from_fn_with_state(state, require_token));
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), require_token));
+    let connect = Router::new()
+        .route("/admin/tripleseat/connect", get(tripleseat_connect::connect))
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), require_token));
     Router::new()
         .route("/admin", get(console::page))
         .route("/admin/", get(console::page))
         .nest("/admin/api", api)
+        .merge(connect)
 }
 
 /// Lets a request through with the admin token; else 401 (429 past the failure limit).

@@ -33,5 +33,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
         "locations": config.locations.len(),
         "signing_key_configured": config.signing_key.is_some(),
         "store": store,
+        "signature_scheme": config.signature_scheme.as_str(),
+        "tripleseat_reads": state.services.tripleseat.auth().view().await,
     }))
 }

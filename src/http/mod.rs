@@ -21,7 +21,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/health", get(health::health))
         .route("/webhook", post(webhook::signed))
         .route("/webhooks/tripleseat", post(webhook::signed))
-        .route("/metrics", get(metrics::metrics));
+        .route("/metrics", get(metrics::metrics))
+        .route(
+            crate::tripleseat::auth::CALLBACK_PATH,
+            get(crate::admin::tripleseat_connect::callback),
+        );
     if state.services.config.test_endpoints {
         let mut test = Router::new()
             .route("/test/webhook", post(webhook::test))

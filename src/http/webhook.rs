@@ -15,6 +15,7 @@ use tracing::{Instrument, Span};
 
 use super::contract;
 use super::correlation;
+use crate::config::SignatureScheme;
 use crate::pipeline::outcome::Outcome;
 use crate::pipeline::{self, Incoming, Mode, Progress};
 use crate::startup::AppState;
@@ -53,6 +54,10 @@ async fn handle(state: Arc<AppState>, mode: Mode, headers: &HeaderMap, body: Bod
             .get("x-signature")
             .and_then(|v| v.to_str().ok())
             .map(String::from),
+        signature_headers: match state.services.config.signature_scheme {
+            SignatureScheme::ReportOnly => signature_header_names(headers),
+            _ => Vec::new(),
+        },
         body,
     };
     let deadline = state.services.config.webhook_deadline + DEADLINE_GRACE;
@@ -78,6 +83,18 @@ async fn handle(state: Arc<AppState>, mode: Mode, headers: &HeaderMap, body: Bod
         state.services.metrics.webhook_answered(&outcome.reason());
     }
     contract::render(&outcome, &progress.facts(), &correlation_id)
+}
+
+/// The names of headers that look like a signature: report-only records them, in case
+/// TripleSeat signs under another name than `X-Signature`.
+fn signature_header_names(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .keys()
+        .map(|name| name.as_str())
+        .filter(|name| ["signature", "hmac", "digest"].iter().any(|word| name.contains(word)))
+        .take(8)
+        .map(String::from)
+        .collect()
 }
 
 /// Waits for a run: its outcome, `INTERNAL_ERROR` if it panicked, or at the deadline

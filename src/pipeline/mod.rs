@@ -17,7 +17,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::config::{Config, Location};
+use crate::config::{Config, Location, SignatureScheme};
 use crate::email::outbox::Outbox;
 use crate::email::templates;
 use crate::idempotency::{Claim, IdempotencyStore};
@@ -33,7 +33,7 @@ use crate::store::Store;
 use crate::switches::Switches;
 use crate::tripleseat::client::TripleseatClient;
 use crate::tripleseat::delivery::{Delivery, DeliveryError};
-use crate::tripleseat::signature::Verifier;
+use crate::tripleseat::signature::{self, Verifier};
 use event_source::EventSource;
 use outcome::{GateClosed, Outcome};
 use single_flight::EventTurns;
@@ -99,6 +99,10 @@ pub struct Facts {
     pub planned_order: Option<PlannedOrder>,
     pub event_name: Option<String>,
     pub location_name: Option<String>,
+    /// Under `WEBHOOK_SIGNATURE_SCHEME=report-only`: the form the signature matched
+    /// (or `none`) and the header's shape, for the journal.
+    pub signature_form: Option<&'static str>,
+    pub signature_shape: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,6 +151,9 @@ impl Progress {
 pub struct Incoming {
     pub mode: Mode,
     pub signature: Option<String>,
+    /// The names of the request's headers that look like a signature (report-only
+    /// records them, in case TripleSeat signs under another name).
+    pub signature_headers: Vec<String>,
     pub body: Body,
 }
 
@@ -220,7 +227,10 @@ struct Run<'a> {
 
 impl<'a> Run<'a> {
     fn new(services: &'a Services, mode: Mode, correlation_id: String, progress: Arc<Progress>) -> Run<'a> {
-        let is_dry_run = mode == Mode::Test || services.switches.is_dry_run();
+        // Report-only lets unverified deliveries through, so it can never write
+        // (startup also insists on DRY_RUN=true).
+        let is_report_only = services.config.signature_scheme == SignatureScheme::ReportOnly;
+        let is_dry_run = mode == Mode::Test || services.switches.is_dry_run() || is_report_only;
         progress.note(|f| f.dry_run = is_dry_run);
         Run {
             services,
@@ -242,7 +252,8 @@ impl<'a> Run<'a> {
         guards::connector_enabled(&self.services.switches)?; // CONNECTOR_DISABLED
         let body = read_body(incoming.body, self.config.webhook_max_bytes).await?; // PAYLOAD_TOO_LARGE
         if incoming.mode == Mode::Signed {
-            self.verify_signature(incoming.signature.as_deref(), &body)?; // SIGNATURE_VERIFICATION_FAILED_*
+            self.verify_signature(incoming.signature.as_deref(), &incoming.signature_headers, &body)?;
+            // SIGNATURE_VERIFICATION_FAILED_*
         }
         let delivery = parse_delivery(&body)?; // INVALID_JSON, INVALID_PAYLOAD
         self.progress.note(|f| {
@@ -312,7 +323,11 @@ impl<'a> Run<'a> {
         self.revel(&validated, location).await // ALREADY_INJECTED, ITEMS_UNMATCHED, DRY_RUN, REVEL_*
     }
 
-    fn verify_signature(&self, header: Option<&str>, body: &[u8]) -> Step<()> {
+    fn verify_signature(&self, header: Option<&str>, header_names: &[String], body: &[u8]) -> Step<()> {
+        if let (SignatureScheme::ReportOnly, Some(key)) = (self.config.signature_scheme, &self.config.signing_key) {
+            self.report_signature(key, header, header_names, body);
+            return Ok(());
+        }
         let verifier = Verifier {
             key: self.config.signing_key.as_ref(),
             scheme: self.config.signature_scheme,
@@ -328,6 +343,32 @@ impl<'a> Run<'a> {
                 Err(Outcome::SignatureVerificationFailed(error))
             }
         }
+    }
+
+    /// Report-only: which form matched, and the header's shape, logged and journalled.
+    /// The run goes on as a dry run whatever the verdict.
+    fn report_signature(&self, key: &crate::secret::Secret, header: Option<&str>, names: &[String], body: &[u8]) {
+        let report = signature::report(key, header, body, self.now.timestamp());
+        let shape = format!("{}; headers: {}", report.shape, names.join(" "));
+        match report.form {
+            Some(form) => tracing::info!(
+                form = form.as_str(),
+                pin = form.scheme(),
+                shape = %shape,
+                skew_secs = report.skew_secs,
+                "Signature (report-only): matched the {} form; pin WEBHOOK_SIGNATURE_SCHEME={}",
+                form.as_str(),
+                form.scheme()
+            ),
+            None => tracing::warn!(
+                shape = %shape,
+                "Signature (report-only): matched NO known form; this delivery runs as a dry run only"
+            ),
+        }
+        self.progress.note(|f| {
+            f.signature_form = Some(report.form_name());
+            f.signature_shape = Some(shape);
+        });
     }
 
     /// Claims the delivery key: the in-memory map first (in flight or settled here),
@@ -621,6 +662,8 @@ impl<'a> Run<'a> {
             dry_run: self.is_dry_run,
             revel_order_id: outcome.revel_order_id().map(String::from),
             duration_ms: i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX),
+            signature_form: facts.signature_form.map(String::from),
+            signature_shape: facts.signature_shape.clone(),
         });
     }
 }

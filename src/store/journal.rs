@@ -50,6 +50,11 @@ pub struct JournalEntry {
     pub dry_run: bool,
     pub revel_order_id: Option<String>,
     pub duration_ms: i64,
+    /// The signature form a webhook matched (`timestamped`, `plain-hex`,
+    /// `plain-base64`, `none`); recorded under `WEBHOOK_SIGNATURE_SCHEME=report-only`.
+    pub signature_form: Option<String>,
+    /// The signature header's shape: its parts' names and lengths, never a value.
+    pub signature_shape: Option<String>,
 }
 
 /// What to look for in the journal; newest first.
@@ -79,8 +84,8 @@ impl Store {
                 for e in entries {
                     sqlx::query(
                         "INSERT INTO journal (at_ms, correlation_id, source, instance_id, trigger_type, event_id, \
-                         site_id, reason, ok, processed, dry_run, revel_order_id, duration_ms) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                         site_id, reason, ok, processed, dry_run, revel_order_id, duration_ms, signature_form, signature_shape) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
                     )
                     .bind(e.at_ms)
                     .bind(&e.correlation_id)
@@ -95,6 +100,8 @@ impl Store {
                     .bind(e.dry_run)
                     .bind(&e.revel_order_id)
                     .bind(e.duration_ms)
+                    .bind(&e.signature_form)
+                    .bind(&e.signature_shape)
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -111,7 +118,7 @@ impl Store {
             on_pool!(self, |pool| {
                 let rows = sqlx::query(
                     "SELECT at_ms, correlation_id, source, instance_id, trigger_type, event_id, site_id, reason, \
-                     ok, processed, dry_run, revel_order_id, duration_ms FROM journal \
+                     ok, processed, dry_run, revel_order_id, duration_ms, signature_form, signature_shape FROM journal \
                      WHERE ($1 IS NULL OR event_id = $1) AND ($2 IS NULL OR reason = $2) AND at_ms >= $3 \
                      ORDER BY at_ms DESC, id DESC LIMIT $4",
                 )
@@ -137,6 +144,8 @@ impl Store {
                             dry_run: row.try_get("dry_run")?,
                             revel_order_id: row.try_get("revel_order_id")?,
                             duration_ms: row.try_get("duration_ms")?,
+                            signature_form: row.try_get("signature_form")?,
+                            signature_shape: row.try_get("signature_shape")?,
                         })
                     })
                     .collect::<Result<Vec<_>, sqlx::Error>>()
@@ -163,6 +172,7 @@ impl Store {
                 let others = [
                     ("DELETE FROM delivery_keys WHERE expires_at_ms <= $1", now),
                     ("DELETE FROM leases WHERE expires_at_ms <= $1", now),
+                    ("DELETE FROM oauth_states WHERE expires_at_ms <= $1", now),
                     (
                         "DELETE FROM outbox WHERE status <> 'pending' AND created_at_ms < $1",
                         cutoff,

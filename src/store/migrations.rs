@@ -14,7 +14,14 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use super::{on_pool, Store};
 
 /// (version, description, DDL).
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "store", include_str!("../../migrations/0001_store.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "store", include_str!("../../migrations/0001_store.sql")),
+    (
+        2,
+        "tripleseat auth",
+        include_str!("../../migrations/0002_tripleseat_auth.sql"),
+    ),
+];
 
 /// An auto-assigned id, as SQLite and as PostgreSQL say it.
 const SQLITE_ID: &str = "INTEGER PRIMARY KEY AUTOINCREMENT";

@@ -19,6 +19,7 @@ pub mod migrations;
 pub mod outbox;
 pub mod sweep_state;
 pub mod switches;
+pub mod tripleseat_tokens;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};

@@ -1,21 +1,19 @@
 //! The TripleSeat read API: one event with its financials, and the date search the
-//! sweep uses. Auth is the public API key when set, else OAuth 2.0 client
-//! credentials with the token cached until it expires. All calls share one pacer
-//! that keeps under TripleSeat's limit of about 10 requests a second.
+//! sweep uses. Each read goes by the first of the ways in `auth` that TripleSeat
+//! accepts; all calls share one pacer that keeps under its limit of about 10 a second.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::NaiveDate;
-use reqwest::{RequestBuilder, Response, StatusCode};
-use serde::Deserialize;
+use reqwest::Response;
 use serde_json::Value;
-use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use super::auth::{Authorizer, Credential, Unavailable};
+use super::pacer::Pacer;
 use crate::config::TripleseatConfig;
 use crate::metrics::{Metrics, Upstream};
-use crate::secret::Secret;
+use crate::store::Store;
 use crate::upstream::{encode_component, retry_after, send_counted, with_retry, Failure, RetryPolicy};
 
 /// What went wrong reading TripleSeat, in terms the pipeline decides on.
@@ -37,17 +35,6 @@ pub enum TripleseatError {
     Malformed,
 }
 
-enum ReadAuth {
-    ApiKey(Secret),
-    OAuth { client_id: String, secret: Secret },
-    Missing,
-}
-
-struct Token {
-    value: Secret,
-    expires: Instant,
-}
-
 /// One page of a search.
 #[derive(Debug, Clone)]
 pub struct SearchPage {
@@ -59,16 +46,10 @@ pub struct TripleseatClient {
     http: reqwest::Client,
     metrics: Arc<Metrics>,
     base: String,
-    auth: ReadAuth,
-    token: Mutex<Option<Token>>,
+    auth: Authorizer,
     retry: RetryPolicy,
-    pacer: Mutex<Instant>,
+    pacer: Arc<Pacer>,
 }
-
-/// TripleSeat allows about 10 requests a second; we keep a little under.
-const MIN_SPACING: Duration = Duration::from_millis(110);
-/// Tokens are renewed this long before TripleSeat says they expire.
-const TOKEN_MARGIN: Duration = Duration::from_secs(60);
 
 impl TripleseatClient {
     pub fn new(
@@ -76,28 +57,26 @@ impl TripleseatClient {
         http: reqwest::Client,
         retry: RetryPolicy,
         metrics: Arc<Metrics>,
+        store: Arc<Store>,
     ) -> TripleseatClient {
-        let auth = match (&config.public_api_key, &config.oauth_client) {
-            (Some(key), _) => ReadAuth::ApiKey(key.clone()),
-            (None, Some((client_id, secret))) => ReadAuth::OAuth {
-                client_id: client_id.clone(),
-                secret: secret.clone(),
-            },
-            (None, None) => ReadAuth::Missing,
-        };
+        let pacer = Arc::new(Pacer::default());
         TripleseatClient {
+            auth: Authorizer::new(config, http.clone(), Arc::clone(&metrics), Arc::clone(&pacer), store),
             http,
             metrics,
             base: config.api_base.clone(),
-            auth,
-            token: Mutex::new(None),
             retry,
-            pacer: Mutex::new(Instant::now()),
+            pacer,
         }
     }
 
     pub fn is_configured(&self) -> bool {
-        !matches!(self.auth, ReadAuth::Missing)
+        self.auth.is_configured()
+    }
+
+    /// The ways of reading, for `/health`, the console and the consent flow.
+    pub fn auth(&self) -> &Authorizer {
+        &self.auth
     }
 
     /// `GET /v1/events/<id>.json?show_financial=true`, the `event` object of the answer.
@@ -151,75 +130,64 @@ impl TripleseatClient {
         if !self.is_configured() {
             return Err(TripleseatError::NotConfigured);
         }
-        with_retry(self.retry, Some(deadline), |attempt| async move {
-            let request = self.authorize(self.http.get(url).query(query)).await?;
-            self.pace().await;
-            let response = send_counted(&self.metrics, Upstream::Tripleseat, request)
-                .await
-                .map_err(transport_failure)?;
-            if response.status() == StatusCode::UNAUTHORIZED && matches!(self.auth, ReadAuth::OAuth { .. }) {
-                // A token revoked or rotated before its stated expiry: forget it, and try
-                // once more with a fresh one before calling it a denial.
-                *self.token.lock().await = None;
-                if attempt == 1 {
-                    return Err(Failure::Retry(TripleseatError::Denied));
-                }
-            }
-            read_json(response).await
+        with_retry(self.retry, Some(deadline), |_| {
+            self.read_by_any_way(url, query, deadline)
         })
         .await
     }
 
-    async fn authorize(&self, request: RequestBuilder) -> Result<RequestBuilder, Failure<TripleseatError>> {
-        match &self.auth {
-            ReadAuth::ApiKey(key) => Ok(request.header("X-API-Key", key.expose())),
-            ReadAuth::OAuth { client_id, secret } => {
-                let token = self.token(client_id, secret).await?;
-                Ok(request.bearer_auth(token.expose()))
+    /// One read, by the first way TripleSeat accepts: a refused way (401/403 or a
+    /// login page) hands over to the next; a refused cached token is renewed once.
+    async fn read_by_any_way(
+        &self,
+        url: &str,
+        query: &[(&str, String)],
+        deadline: Instant,
+    ) -> Result<Value, Failure<TripleseatError>> {
+        for way in self.auth.ways_to_try() {
+            let mut refused: Option<Credential> = None;
+            loop {
+                let credential = match self.auth.credential(way, refused.as_ref(), deadline).await {
+                    Ok(credential) => credential,
+                    Err(Unavailable::Transport(failure)) => return Err(failure),
+                    Err(Unavailable::Refused(error)) => {
+                        tracing::warn!(
+                            way = way.as_str(),
+                            error,
+                            "TripleSeat: no token for this way; trying the next"
+                        );
+                        self.auth.note_refused(way);
+                        break;
+                    }
+                    Err(Unavailable::NotSet | Unavailable::Store) => break,
+                };
+                self.pacer.wait().await;
+                let request = credential.apply(self.http.get(url).query(query));
+                let response = send_counted(&self.metrics, Upstream::Tripleseat, request)
+                    .await
+                    .map_err(transport_failure)?;
+                match read_json(response).await {
+                    Err(Failure::Fatal(TripleseatError::Denied)) if credential.is_renewable() => {
+                        refused = Some(credential);
+                    }
+                    Err(Failure::Fatal(TripleseatError::Denied)) => {
+                        tracing::warn!(
+                            way = way.as_str(),
+                            "TripleSeat: refused this way of reading; trying the next"
+                        );
+                        self.auth.note_refused(way);
+                        break;
+                    }
+                    answer => {
+                        if answer.is_ok() {
+                            self.auth.note_worked(way);
+                        }
+                        return answer;
+                    }
+                }
             }
-            ReadAuth::Missing => Err(Failure::Fatal(TripleseatError::NotConfigured)),
         }
-    }
-
-    async fn token(&self, client_id: &str, secret: &Secret) -> Result<Secret, Failure<TripleseatError>> {
-        let mut cached = self.token.lock().await;
-        if let Some(token) = cached.as_ref().filter(|t| t.expires > Instant::now()) {
-            return Ok(token.value.clone());
-        }
-        #[derive(Deserialize)]
-        struct TokenAnswer {
-            access_token: String,
-            expires_in: Option<u64>,
-        }
-        self.pace().await;
-        let request = self.http.post(format!("{}/oauth2/token", self.base)).form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", client_id),
-            ("client_secret", secret.expose()),
-        ]);
-        let response = send_counted(&self.metrics, Upstream::Tripleseat, request)
-            .await
-            .map_err(transport_failure)?;
-        let answer: TokenAnswer =
-            serde_json::from_value(read_json(response).await?).map_err(|_| Failure::Fatal(TripleseatError::Denied))?;
-        let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(7200));
-        let token = Secret::new(answer.access_token);
-        *cached = Some(Token {
-            value: token.clone(),
-            expires: Instant::now() + lifetime.saturating_sub(TOKEN_MARGIN),
-        });
-        Ok(token)
-    }
-
-    /// Waits for this request's slot so that all callers together stay under the limit.
-    async fn pace(&self) {
-        let slot = {
-            let mut next = self.pacer.lock().await;
-            let slot = (*next).max(Instant::now());
-            *next = slot + MIN_SPACING;
-            slot
-        };
-        tokio::time::sleep_until(slot).await;
+        Err(Failure::Fatal(TripleseatError::Denied))
     }
 }
 
@@ -250,7 +218,7 @@ async fn read_json(response: Response) -> Result<Value, Failure<TripleseatError>
     serde_json::from_slice(&bytes).map_err(|_| Failure::Fatal(TripleseatError::Malformed))
 }
 
-fn transport_failure(error: reqwest::Error) -> Failure<TripleseatError> {
+pub(super) fn transport_failure(error: reqwest::Error) -> Failure<TripleseatError> {
     if error.is_timeout() {
         Failure::Retry(TripleseatError::Timeout)
     } else {

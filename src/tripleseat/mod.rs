@@ -1,9 +1,11 @@
 //! Everything that speaks TripleSeat: webhook signatures, delivery bodies, the
 //! event and its invoice, and the read API.
 
+pub mod auth;
 pub mod client;
 pub mod delivery;
 pub mod event;
+pub mod pacer;
 pub mod signature;
 
 use serde_json::Value;

@@ -92,6 +92,117 @@ impl Verifier<'_> {
     }
 }
 
+/// A known way TripleSeat might sign a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// `t=<unix>,v1=<hex>` over `"<t>.<body>"`.
+    Timestamped,
+    /// A bare HMAC-SHA256 of the body in hex (optionally `sha256=`-prefixed).
+    PlainHex,
+    /// A bare HMAC-SHA256 of the body in base64.
+    PlainBase64,
+}
+
+impl Form {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Form::Timestamped => "timestamped",
+            Form::PlainHex => "plain-hex",
+            Form::PlainBase64 => "plain-base64",
+        }
+    }
+
+    /// The `WEBHOOK_SIGNATURE_SCHEME` that accepts this form, to pin after go-live.
+    pub fn scheme(self) -> &'static str {
+        match self {
+            Form::Timestamped => "timestamped",
+            Form::PlainHex | Form::PlainBase64 => "plain",
+        }
+    }
+}
+
+/// What report-only learnt from one delivery: the form that matched, if any, and
+/// the header's shape (its parts' names, lengths and alphabets, never a value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub form: Option<Form>,
+    pub shape: String,
+    /// How far the timestamped form's `t` was from now, in seconds.
+    pub skew_secs: Option<i64>,
+}
+
+impl Report {
+    pub fn form_name(&self) -> &'static str {
+        self.form.map_or("none", Form::as_str)
+    }
+}
+
+/// Tries every known form on a delivery, whatever `WEBHOOK_SIGNATURE_SCHEME` pins,
+/// and ignoring the timestamp tolerance (the skew is reported instead).
+pub fn report(key: &Secret, header: Option<&str>, body: &[u8], now_unix: i64) -> Report {
+    let header = header.map(str::trim).filter(|h| !h.is_empty());
+    let shape = header.map_or_else(|| "absent".to_string(), shape_of);
+    let Some(header) = header else {
+        return Report {
+            form: None,
+            shape,
+            skew_secs: None,
+        };
+    };
+    let (form, skew_secs) = match parse(header) {
+        Ok(Header::Timestamped { t, macs }) => {
+            let expected = mac(key, &[t.to_string().as_bytes(), b".", body]);
+            let matched = macs
+                .iter()
+                .fold(subtle::Choice::from(0), |any, c| any | expected.as_slice().ct_eq(c));
+            (bool::from(matched).then_some(Form::Timestamped), Some(now_unix - t))
+        }
+        Ok(Header::Plain(candidate)) => {
+            let expected = mac(key, &[body]);
+            let is_hex = hex_mac(header.strip_prefix("sha256=").unwrap_or(header)).is_some();
+            let form = if is_hex { Form::PlainHex } else { Form::PlainBase64 };
+            (bool::from(expected.as_slice().ct_eq(&candidate)).then_some(form), None)
+        }
+        Err(_) => (None, None),
+    };
+    Report { form, shape, skew_secs }
+}
+
+/// `t=10 digits, v1=64 hex`: each comma-separated part's name (when it looks like
+/// one) and its value's length and alphabet. Never the value itself.
+fn shape_of(header: &str) -> String {
+    let describe = |value: &str| {
+        let alphabet = if value.chars().all(|c| c.is_ascii_digit()) {
+            "digits"
+        } else if value.chars().all(|c| c.is_ascii_hexdigit()) {
+            "hex"
+        } else if value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '-' | '_'))
+        {
+            "base64"
+        } else {
+            "other"
+        };
+        format!("{} {alphabet}", value.len())
+    };
+    let is_name = |name: &str| {
+        !name.is_empty() && name.len() <= 16 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    };
+    let parts: Vec<String> = header
+        .split(',')
+        .map(str::trim)
+        .take(8)
+        .map(|part| match part.split_once('=') {
+            Some((name, value)) if is_name(name.trim()) && !value.is_empty() => {
+                format!("{}={}", name.trim(), describe(value.trim()))
+            }
+            _ => describe(part),
+        })
+        .collect();
+    parts.join(", ")
+}
+
 /// The timestamped header value for `body` at time `t`: `t=<t>,v1=<hex>`.
 pub fn sign(key: &Secret, body: &[u8], t: i64) -> String {
     let mac = mac(key, &[t.to_string().as_bytes(), b".", body]);
@@ -160,6 +271,46 @@ fn decode_mac(text: &str) -> Result<Vec<u8>, SignatureError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn report_names_the_form_that_matched_and_the_shape_only() {
+        let key = key();
+        let timestamped = sign(&key, BODY, NOW - 7);
+        let plain_hex = sign_plain(&key, BODY);
+        let plain_b64 = BASE64.encode(hex::decode(&plain_hex).unwrap());
+        let other_key = sign(&Secret::new("other"), BODY, NOW);
+        let cases: Vec<(Option<String>, Option<Form>, &str)> = vec![
+            (
+                Some(timestamped.clone()),
+                Some(Form::Timestamped),
+                "t=10 digits, v1=64 hex",
+            ),
+            (Some(plain_hex.clone()), Some(Form::PlainHex), "64 hex"),
+            (
+                Some(format!("sha256={plain_hex}")),
+                Some(Form::PlainHex),
+                "sha256=64 hex",
+            ),
+            (Some(plain_b64.clone()), Some(Form::PlainBase64), "44 base64"),
+            (Some(other_key), None, "t=10 digits, v1=64 hex"),
+            (Some("garbage value!".into()), None, "14 other"),
+            (None, None, "absent"),
+        ];
+        for (header, form, shape) in cases {
+            let report = report(&key, header.as_deref(), BODY, NOW);
+            assert_eq!(report.form, form, "{header:?}");
+            assert_eq!(report.shape, shape, "{header:?}");
+            if let Some(header) = header.filter(|h| h.len() > 20) {
+                let secret_part = &header[header.len() - 20..];
+                assert!(!report.shape.contains(secret_part), "the shape never holds a value");
+            }
+        }
+        // Timestamps outside any tolerance still match: the skew is reported instead.
+        let old = sign(&key, BODY, NOW - 86_400);
+        let report = report(&key, Some(&old), BODY, NOW);
+        assert_eq!((report.form, report.skew_secs), (Some(Form::Timestamped), Some(86_400)));
+        assert_eq!(super::report(&key, Some(&timestamped), BODY, NOW).skew_secs, Some(7));
+    }
 
     const BODY: &[u8] = br#"{"webhook_trigger_type":"UPDATE_EVENT","event":{"id":1}}"#;
     const NOW: i64 = 1_779_000_000;

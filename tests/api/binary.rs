@@ -438,7 +438,7 @@ async fn help_prints_usage_and_exits_zero() {
         let output = connector_command().arg(flag).output().await.unwrap();
         assert!(output.status.success(), "{flag}");
         let text = String::from_utf8_lossy(&output.stdout);
-        for part in ["usage:", "sign", "sample", "docs/environment.md"] {
+        for part in ["usage:", "sign", "sample", "tripleseat-connect", "docs/environment.md"] {
             assert!(text.contains(part), "{flag}: {part} missing from {text}");
         }
     }

@@ -16,5 +16,6 @@ mod signature;
 mod store;
 mod sweep;
 mod time_gate;
+mod tripleseat_auth;
 mod tripleseat_reads;
 mod validation;

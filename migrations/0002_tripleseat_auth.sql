@@ -1,0 +1,28 @@
+-- TripleSeat OAuth 2.0 authorization-code tokens and the signature go-live record
+-- (SPEC 20). Times are Unix milliseconds (UTC).
+
+-- The one authorization an operator gave (`name` = 'authorization_code'). A refresh
+-- may rotate the refresh token; `version` goes up by one with every write, so an
+-- instance replaces the row only if nobody rotated it since it read it.
+CREATE TABLE tripleseat_tokens (
+    name                TEXT    PRIMARY KEY,
+    access_token        TEXT    NOT NULL,
+    access_expires_ms   BIGINT  NOT NULL,
+    refresh_token       TEXT    NOT NULL,
+    version             BIGINT  NOT NULL,
+    connected_at_ms     BIGINT  NOT NULL,
+    refreshed_at_ms     BIGINT  NOT NULL
+);
+
+-- Consent links handed out and not yet used: the callback takes a state once.
+CREATE TABLE oauth_states (
+    state          TEXT   PRIMARY KEY,
+    created_at_ms  BIGINT NOT NULL,
+    expires_at_ms  BIGINT NOT NULL
+);
+
+-- Which signature form a delivery matched (`timestamped`, `plain-hex`,
+-- `plain-base64`, `none`) and the header's shape (names of its parts and their
+-- lengths, never a value), for the go-live's report-only period.
+ALTER TABLE journal ADD COLUMN signature_form TEXT;
+ALTER TABLE journal ADD COLUMN signature_shape TEXT;

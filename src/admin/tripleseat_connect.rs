@@ -1,0 +1,153 @@
+//! Giving TripleSeat consent once (SPEC 20). `GET /admin/tripleseat/connect` (admin
+//! token) sends the operator to TripleSeat's authorize page; TripleSeat sends the
+//! browser back to `GET /oauth/tripleseat/callback`, which checks the one-time state,
+//! exchanges the code and stores the tokens. The callback carries no admin token (it
+//! is TripleSeat's redirect), so the state is what proves the link was ours.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::api::{audit, Caller};
+use super::json_error;
+use crate::startup::AppState;
+use crate::tripleseat::auth::ConsentError;
+
+/// `GET /admin/tripleseat/connect`: a redirect to TripleSeat's consent page, or with
+/// `Accept: application/json` (the console) the link as `{"authorize_url": …}`.
+pub async fn connect(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let config = &state.services.config;
+    let link = state
+        .services
+        .tripleseat
+        .auth()
+        .consent_link(config.public_base_url.as_deref())
+        .await;
+    let url = match link {
+        Ok(url) => url,
+        Err(error) => {
+            let status = match error {
+                ConsentError::Store => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::CONFLICT,
+            };
+            return json_error(status, &format!("cannot start the TripleSeat consent: {error}"));
+        }
+    };
+    audit(
+        &state,
+        &Caller::of(&headers, peer),
+        "tripleseat_connect",
+        "consent link handed out".into(),
+        None,
+    )
+    .await;
+    let wants_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/json"));
+    if wants_json {
+        return Json(json!({"authorize_url": url})).into_response();
+    }
+    (StatusCode::FOUND, [(header::LOCATION, url)]).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Callback {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+/// `GET /oauth/tripleseat/callback?code=…&state=…` (or `?error=…` when the operator
+/// declined): a small page saying what happened, in words for a browser.
+pub async fn callback(State(state): State<Arc<AppState>>, Query(callback): Query<Callback>) -> Response {
+    let config = &state.services.config;
+    let (code, consent_state) = match (&callback.code, &callback.state, &callback.error) {
+        (_, _, Some(error)) => {
+            let error: String = error
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .take(64)
+                .collect();
+            tracing::warn!(error, "TripleSeat consent: declined or failed at TripleSeat");
+            return page(
+                StatusCode::BAD_REQUEST,
+                "Not connected",
+                &format!("TripleSeat answered <code>{error}</code>. Nothing changed; start again from the console when ready."),
+            );
+        }
+        (Some(code), Some(consent_state), None) => (code, consent_state),
+        _ => {
+            return page(
+                StatusCode::BAD_REQUEST,
+                "Not connected",
+                "This address is where TripleSeat sends you back after consent; it needs its code and state.",
+            )
+        }
+    };
+    let completed = state
+        .services
+        .tripleseat
+        .auth()
+        .complete_consent(code, consent_state, config.public_base_url.as_deref())
+        .await;
+    match completed {
+        Ok(()) => {
+            let entry = crate::store::switches::AuditEntry {
+                at_ms: 0,
+                action: "tripleseat_connected".into(),
+                detail: "authorization code exchanged; tokens stored".into(),
+                source_addr: None,
+                note: None,
+            };
+            if let Err(error) = state.services.store.add_audit(&entry).await {
+                tracing::error!(%error, "TripleSeat consent: the audit row was not written");
+            }
+            page(
+                StatusCode::OK,
+                "Connected",
+                "TripleSeat reads now use the authorization you gave. You can close this page; the console shows the way in use.",
+            )
+        }
+        Err(error) => {
+            tracing::warn!(%error, "TripleSeat consent: not completed");
+            let status = match error {
+                ConsentError::Store | ConsentError::Unreachable => StatusCode::SERVICE_UNAVAILABLE,
+                ConsentError::NotConfigured(_) => StatusCode::CONFLICT,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            page(status, "Not connected", &html_escape(&error.to_string()))
+        }
+    }
+}
+
+fn page(status: StatusCode, title: &str, message: &str) -> Response {
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
+         content=\"width=device-width, initial-scale=1\"><title>TripleSeat: {title}</title></head>\
+         <body style=\"font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem\">\
+         <h1>TripleSeat: {title}</h1><p>{message}</p></body></html>"
+    );
+    let mut response = (status, Html(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    response
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
