@@ -200,3 +200,47 @@ async fn an_operator_flips_the_kill_switch_sees_a_delivery_and_replays_an_event(
     std::fs::write(path.with_file_name("console-phone.png"), phone).unwrap();
     browser.client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_operator_gives_tripleseat_consent_from_the_console() {
+    let Some(browser) = Browser::start().await else { return };
+    // TripleSeat must send the browser back to this very service: its address is
+    // fixed before it starts.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = admin_app()
+        .env("PORT", &port.to_string())
+        .env("PUBLIC_BASE_URL", &format!("http://127.0.0.1:{port}"))
+        .env("TRIPLESEAT_OAUTH_CLIENT_ID", fakes::tripleseat::OAUTH_CLIENT_ID)
+        .env("TRIPLESEAT_OAUTH_CLIENT_SECRET", fakes::tripleseat::OAUTH_CLIENT_SECRET)
+        .spawn()
+        .await;
+    app.fakes.tripleseat.behave_as_public_evidence_says();
+
+    browser.client.goto(&format!("{}/admin", app.address)).await.unwrap();
+    let field = browser.client.find(Locator::Css("#token")).await.unwrap();
+    field.send_keys(TOKEN).await.unwrap();
+    browser.click("#login-button").await;
+    browser.wait_for_text("consent: not connected").await;
+    browser
+        .wait_for_text("authorization_code → client_credentials → public_key")
+        .await;
+
+    browser.click("#connect-tripleseat").await;
+    browser.accept_dialog("TripleSeat's consent page").await;
+    // The fake approves at once and sends the browser to the callback.
+    browser.wait_for_text("TripleSeat: Connected").await;
+    browser.client.goto(&format!("{}/admin", app.address)).await.unwrap();
+    browser.wait_for_text("consent: connected").await;
+
+    // A read now goes by the authorization code, and the console says so.
+    app.fakes.tripleseat.put_event(paid_event());
+    app.post_signed(&crate::helpers::status_change_webhook())
+        .await
+        .assert_reason("REVEL_INJECTED");
+    browser.wait_for_text("Reading with authorization_code").await;
+    browser.client.close().await.unwrap();
+}
