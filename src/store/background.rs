@@ -25,7 +25,7 @@ const BATCH: usize = 500;
 const WRITE_ATTEMPTS: u32 = 6;
 
 enum Write {
-    Journal(JournalEntry),
+    Journal(Box<JournalEntry>),
     SettledKey(DeliveryKey, i64),
 }
 
@@ -62,7 +62,7 @@ impl Writes {
                 let (mut entries, mut keys) = (Vec::new(), Vec::new());
                 for write in batch.drain(..) {
                     match write {
-                        Write::Journal(entry) => entries.push(entry),
+                        Write::Journal(entry) => entries.push(*entry),
                         Write::SettledKey(key, expires) => keys.push((key, expires)),
                     }
                 }
@@ -77,7 +77,7 @@ impl Writes {
 
     /// Queues a journal row.
     pub fn journal(&self, entry: JournalEntry) {
-        self.queue(Write::Journal(entry));
+        self.queue(Write::Journal(Box::new(entry)));
     }
 
     /// Queues a settled key, kept for `ttl` from now.
