@@ -1,5 +1,5 @@
--- TripleSeat OAuth 2.0 authorization-code tokens and the signature go-live record
--- (SPEC 20). Times are Unix milliseconds (UTC).
+-- TripleSeat OAuth 2.0 authorization-code tokens, the signature go-live record
+-- (SPEC 20), and the answer a late write was given. Times are Unix milliseconds (UTC).
 
 -- The one authorization an operator gave (`name` = 'authorization_code'). A refresh
 -- may rotate the refresh token; `version` goes up by one with every write, so an
@@ -26,3 +26,7 @@ CREATE TABLE oauth_states (
 -- lengths, never a value), for the go-live's report-only period.
 ALTER TABLE journal ADD COLUMN signature_form TEXT;
 ALTER TABLE journal ADD COLUMN signature_shape TEXT;
+
+-- The reason the webhook was answered with, when the run ended otherwise: a write that
+-- finished after the deadline was answered REVEL_WRITE_FAILED and ended REVEL_INJECTED.
+ALTER TABLE journal ADD COLUMN answered_reason TEXT;

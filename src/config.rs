@@ -95,6 +95,8 @@ struct RawEnv {
     test_endpoints_rate: Option<String>,
     public_base_url: Option<String>,
     tripleseat_authorize_url: Option<String>,
+    max_connections: Option<String>,
+    header_read_timeout_secs: Option<String>,
 }
 
 /// Every variable the service reads, for the startup check of unknown names in
@@ -119,6 +121,8 @@ pub const VARIABLES: &[&str] = &[
     "TRIPLESEAT_OAUTH_CLIENT_SECRET",
     "TRIPLESEAT_AUTHORIZE_URL",
     "PUBLIC_BASE_URL",
+    "MAX_CONNECTIONS",
+    "HEADER_READ_TIMEOUT_SECS",
     "REVEL_API_BASE",
     "REVEL_DOMAIN",
     "REVEL_API_KEY",
@@ -426,6 +430,11 @@ pub struct Config {
     pub admin_token: Option<Secret>,
     /// `METRICS_TOKEN`: when set, `/metrics` needs it as a bearer token.
     pub metrics_token: Option<Secret>,
+    /// `MAX_CONNECTIONS`, default 1024: open HTTP connections at most; more wait.
+    pub max_connections: usize,
+    /// `HEADER_READ_TIMEOUT_SECS`, default 10: a client's time to send a request's
+    /// headers, and a kept-alive connection's time idle between requests.
+    pub header_read_timeout: Duration,
     /// `SHUTDOWN_BUDGET_SECS`, default 25: SIGTERM to exit, everything included.
     pub shutdown_budget: Duration,
     /// `RUST_LOG`, checked: the log filter (default `info`).
@@ -592,6 +601,24 @@ impl Config {
         if email_attempts == 0 {
             return Err(invalid("EMAIL_MAX_ATTEMPTS", "must be at least 1"));
         }
+        let max_connections: usize = expected(
+            "MAX_CONNECTIONS",
+            raw.max_connections,
+            1024,
+            "a whole number of connections, 1 or more",
+        )?;
+        if max_connections == 0 {
+            return Err(invalid("MAX_CONNECTIONS", "must be at least 1"));
+        }
+        let header_read_timeout: u64 = expected(
+            "HEADER_READ_TIMEOUT_SECS",
+            raw.header_read_timeout_secs,
+            10,
+            "a whole number of seconds, 1 or more",
+        )?;
+        if header_read_timeout == 0 {
+            return Err(invalid("HEADER_READ_TIMEOUT_SECS", "must be at least 1"));
+        }
         let signature_scheme = signature_scheme(raw.webhook_signature_scheme.as_deref())?;
         let dry_run = boolean("DRY_RUN", raw.dry_run, false)?;
         if signature_scheme == SignatureScheme::ReportOnly && !dry_run {
@@ -713,6 +740,8 @@ impl Config {
             admin_token: admin_token.map(Secret::new),
             metrics_token: raw.metrics_token.map(|t| Secret::new(t.trim())),
             log_filter: log_filter(raw.rust_log.as_deref())?,
+            max_connections,
+            header_read_timeout: Duration::from_secs(header_read_timeout),
             shutdown_budget: Duration::from_secs(expected(
                 "SHUTDOWN_BUDGET_SECS",
                 raw.shutdown_budget_secs,

@@ -2,7 +2,7 @@
 //! serves until a shutdown signal, then finishes in-flight work within bounds:
 //! requests, background Revel writes, the sweep, queued emails and journal rows.
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::net::TcpListener;
-use tokio::sync::{oneshot, watch, Semaphore};
+use tokio::sync::{watch, Semaphore};
 use tokio::time::Instant;
 
 use crate::admin::AdminGate;
@@ -117,6 +117,7 @@ impl Application {
             metrics,
             outbox,
             clock,
+            stopping: watch::channel(false).0,
             config: Arc::clone(&config),
         });
         log_tripleseat_reads(&services).await;
@@ -161,31 +162,25 @@ impl Application {
 
         tracing::info!(port = self.port(), "Listening");
         let app = crate::http::router(Arc::clone(&self.state));
-        let (signalled, signal_at) = oneshot::channel::<Instant>();
-        let server = axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                let _ = signalled.send(Instant::now());
-            })
-            .into_future();
-        tokio::pin!(server);
+        let services = Arc::clone(&self.state.services);
+        let signal = async move {
+            shutdown.await;
+            // Body reads still waiting on a client stop now (`pipeline::read_body`).
+            let _ = services.stopping.send(true);
+        };
         // One budget from the signal on, shared by every step below, so the whole
         // shutdown ends before the platform's SIGKILL (Render: maxShutdownDelaySeconds).
-        let (deadline, served) = tokio::select! {
-            served = &mut server => (Instant::now() + config.shutdown_budget, Some(served)),
-            Ok(at) = signal_at => (at + config.shutdown_budget, None),
+        let limits = crate::http::server::Limits {
+            max_connections: config.max_connections,
+            header_read_timeout: config.header_read_timeout,
+            shutdown_budget: config.shutdown_budget,
         };
+        let signalled = crate::http::server::serve(self.listener, app, limits, signal).await;
+        let deadline = signalled + config.shutdown_budget;
         tracing::info!(
             budget_secs = config.shutdown_budget.as_secs(),
-            "Shutdown: no longer accepting; finishing in-flight work"
+            "Shutdown: connections closed; finishing in-flight work"
         );
-        match served {
-            Some(served) => served?,
-            None => match tokio::time::timeout_at(deadline, &mut server).await {
-                Ok(served) => served?,
-                Err(_) => tracing::warn!("Shutdown: connections still open at the budget were closed"),
-            },
-        }
 
         let _ = stop_sweep.send(true);
         if let Some(sweep) = sweep {

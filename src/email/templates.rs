@@ -15,6 +15,9 @@ pub struct Injected<'a> {
     pub plan: &'a PlannedOrder,
     pub order_id: &'a str,
     pub correlation_id: &'a str,
+    /// The write finished after the webhook's deadline (this long), so TripleSeat's
+    /// delivery was answered `REVEL_WRITE_FAILED` although the order is complete.
+    pub answered_before_the_end: Option<std::time::Duration>,
 }
 
 /// What a failure email tells.
@@ -59,6 +62,15 @@ pub fn success(facts: &Injected<'_>) -> Message {
         "\nSubtotal: {}\nDiscount: {}\nTax: {}\nOther charges: {}\nTotal: {}\nPayment: {}\n\nCorrelation id: {}\n",
         plan.subtotal, plan.discount, plan.tax, plan.surcharge, plan.total, plan.payment, facts.correlation_id
     );
+    let late_note = facts.answered_before_the_end.map(|deadline| {
+        format!(
+            "Note: the write took longer than the webhook's {}-second deadline, so TripleSeat's delivery was answered REVEL_WRITE_FAILED before it finished. The order above is complete; nothing needs doing.",
+            deadline.as_secs()
+        )
+    });
+    if let Some(note) = &late_note {
+        let _ = write!(text, "\n{note}\n");
+    }
 
     let mut rows = String::new();
     for item in &plan.items {
@@ -99,7 +111,10 @@ pub fn success(facts: &Injected<'_>) -> Message {
          <table border=\"1\" cellpadding=\"4\" cellspacing=\"0\">\
          <tr><th>Item</th><th>Qty</th><th>Unit price</th><th>Line total</th></tr>{rows}</table>\
          <table>{totals}</table>\
-         <p style=\"color:#666\">Correlation id: {correlation}</p>",
+         {late}<p style=\"color:#666\">Correlation id: {correlation}</p>",
+        late = late_note
+            .map(|note| format!("<p>{}</p>", escape(&note)))
+            .unwrap_or_default(),
         correlation = escape(facts.correlation_id),
     );
     Message {

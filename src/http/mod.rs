@@ -6,6 +6,7 @@ pub mod correlation;
 pub mod health;
 pub mod metrics;
 pub mod revel_probe;
+pub mod server;
 pub mod webhook;
 
 use std::sync::Arc;

@@ -11,13 +11,14 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 use tracing::{Instrument, Span};
 
 use super::contract;
 use super::correlation;
 use crate::config::SignatureScheme;
 use crate::pipeline::outcome::Outcome;
-use crate::pipeline::{self, Incoming, Mode, Progress};
+use crate::pipeline::{self, AtDeadline, Incoming, Mode, Progress};
 use crate::startup::AppState;
 
 /// Past the pipeline's own deadline, how long the route waits before answering anyway.
@@ -60,15 +61,22 @@ async fn handle(state: Arc<AppState>, mode: Mode, headers: &HeaderMap, body: Bod
         },
         body,
     };
-    let deadline = state.services.config.webhook_deadline + DEADLINE_GRACE;
-    let Ok(permit) = Arc::clone(&state.runs).acquire_owned().await else {
-        return contract::render(&Outcome::InternalError, &progress.facts(), &correlation_id);
+    let arrived = Instant::now();
+    let deadline = arrived + state.services.config.webhook_deadline + DEADLINE_GRACE;
+    // Waiting for a place among the runs counts against the deadline.
+    let permit = match tokio::time::timeout_at(deadline, Arc::clone(&state.runs).acquire_owned()).await {
+        Ok(Ok(permit)) => permit,
+        _ => {
+            tracing::error!(parent: &span, "Every pipeline place stayed taken until the deadline (EVENT_DATA_UNAVAILABLE)");
+            return contract::render(&Outcome::EventDataUnavailable, &progress.facts(), &correlation_id);
+        }
     };
     let run = pipeline::process(
         Arc::clone(&state.services),
         incoming,
         correlation_id.clone(),
         Arc::clone(&progress),
+        arrived,
     );
     let task = tokio::spawn(
         async move {
@@ -78,7 +86,15 @@ async fn handle(state: Arc<AppState>, mode: Mode, headers: &HeaderMap, body: Bod
         }
         .instrument(span.clone()),
     );
-    let outcome = await_run(task, deadline, &progress, &span).await;
+    let outcome = match await_run(task, deadline, &progress, &span).await {
+        Verdict::Run(outcome) => outcome,
+        Verdict::TakenOver(outcome) => {
+            pipeline::record_taken_over(&state.services, mode, &correlation_id, &progress, arrived, &outcome)
+                .instrument(span.clone())
+                .await;
+            outcome
+        }
+    };
     if mode == Mode::Signed {
         state.services.metrics.webhook_answered(&outcome.reason());
     }
@@ -97,25 +113,44 @@ fn signature_header_names(headers: &HeaderMap) -> Vec<String> {
         .collect()
 }
 
+/// Whose verdict the answer carries.
+#[derive(Debug, PartialEq, Eq)]
+enum Verdict {
+    /// The run's own, logged and journalled by the run.
+    Run(Outcome),
+    /// The deadline's: the run was stopped, and this layer records it.
+    TakenOver(Outcome),
+}
+
 /// Waits for a run: its outcome, `INTERNAL_ERROR` if it panicked, or at the deadline
-/// the truthful answer for where it is (the task itself goes on if it is writing).
-async fn await_run(task: JoinHandle<Outcome>, deadline: Duration, progress: &Progress, span: &Span) -> Outcome {
-    match tokio::time::timeout(deadline, task).await {
-        Ok(Ok(outcome)) => outcome,
-        Ok(Err(_)) => {
-            tracing::error!(parent: span, "Pipeline panicked (INTERNAL_ERROR)");
-            Outcome::InternalError
-        }
-        Err(_) if progress.is_writing() => {
-            tracing::error!(
-                parent: span,
-                "Deadline reached during the Revel write; it continues in the background (REVEL_WRITE_FAILED)"
-            );
-            Outcome::RevelWriteFailed
-        }
+/// the truthful answer for where it is. A run still reading is stopped (its verdict is
+/// the deadline's); one writing goes on, and says in its own outcome that it was
+/// answered `REVEL_WRITE_FAILED` first.
+async fn await_run(mut task: JoinHandle<Outcome>, deadline: Instant, progress: &Progress, span: &Span) -> Verdict {
+    let joined = match tokio::time::timeout_at(deadline, &mut task).await {
+        Ok(joined) => joined,
+        Err(_) => match progress.at_deadline() {
+            AtDeadline::TakenOver => {
+                task.abort();
+                tracing::error!(parent: span, "Deadline reached while reading; the run is stopped (EVENT_DATA_UNAVAILABLE)");
+                return Verdict::TakenOver(Outcome::EventDataUnavailable);
+            }
+            AtDeadline::AnsweredWhileWriting => {
+                tracing::error!(
+                    parent: span,
+                    "Deadline reached during the Revel write: answered REVEL_WRITE_FAILED; the write goes on and its own outcome follows"
+                );
+                return Verdict::Run(Outcome::RevelWriteFailed);
+            }
+            // It finished as the deadline came: its own outcome is a moment away.
+            AtDeadline::Finished => task.await,
+        },
+    };
+    match joined {
+        Ok(outcome) => Verdict::Run(outcome),
         Err(_) => {
-            tracing::error!(parent: span, "Deadline reached (EVENT_DATA_UNAVAILABLE)");
-            Outcome::EventDataUnavailable
+            tracing::error!(parent: span, "Pipeline panicked (INTERNAL_ERROR)");
+            Verdict::TakenOver(Outcome::InternalError)
         }
     }
 }
@@ -127,14 +162,15 @@ mod tests {
     async fn outcome_of(
         run: impl std::future::Future<Output = Outcome> + Send + 'static,
         progress: &Progress,
-    ) -> Outcome {
-        await_run(tokio::spawn(run), Duration::from_millis(100), progress, &Span::none()).await
+    ) -> Verdict {
+        let deadline = Instant::now() + Duration::from_millis(100);
+        await_run(tokio::spawn(run), deadline, progress, &Span::none()).await
     }
 
     #[tokio::test]
     async fn a_panic_is_an_internal_error() {
         let progress = Progress::default();
-        let outcome = outcome_of(
+        let verdict = outcome_of(
             async {
                 let items: Vec<u8> = Vec::new();
                 let _ = items[3];
@@ -143,7 +179,7 @@ mod tests {
             &progress,
         )
         .await;
-        assert_eq!(outcome, Outcome::InternalError);
+        assert_eq!(verdict, Verdict::TakenOver(Outcome::InternalError));
     }
 
     #[tokio::test]
@@ -153,17 +189,24 @@ mod tests {
             Outcome::DryRun
         };
         let reading = Progress::default();
-        assert_eq!(outcome_of(slow(), &reading).await, Outcome::EventDataUnavailable);
+        assert_eq!(
+            outcome_of(slow(), &reading).await,
+            Verdict::TakenOver(Outcome::EventDataUnavailable)
+        );
+        assert!(!reading.start_writing(), "a run taken over can never start writing");
         let writing = Progress::default();
-        writing.mark_writing();
-        assert_eq!(outcome_of(slow(), &writing).await, Outcome::RevelWriteFailed);
+        assert!(writing.start_writing());
+        assert_eq!(
+            outcome_of(slow(), &writing).await,
+            Verdict::Run(Outcome::RevelWriteFailed)
+        );
     }
 
     #[tokio::test]
     async fn a_finished_run_gives_its_own_outcome() {
         assert_eq!(
             outcome_of(async { Outcome::DuplicateDelivery }, &Progress::default()).await,
-            Outcome::DuplicateDelivery
+            Verdict::Run(Outcome::DuplicateDelivery)
         );
     }
 }

@@ -8,8 +8,9 @@ pub mod single_flight;
 pub mod time_gate;
 pub mod validation;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -62,6 +63,8 @@ pub struct Services {
     pub writes: Writes,
     /// `None` when email is not configured.
     pub outbox: Option<Outbox>,
+    /// Set at shutdown: body reads still waiting on a client give up at once.
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 /// Which door a run came in by.
@@ -103,6 +106,8 @@ pub struct Facts {
     /// (or `none`) and the header's shape, for the journal.
     pub signature_form: Option<&'static str>,
     pub signature_shape: Option<String>,
+    /// `/webhook`: the signature verified (report-only: it matched a form).
+    pub signature_verified: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,22 +117,84 @@ pub enum GateState {
     Unknown,
 }
 
-/// Where a run is, shared with the HTTP layer so a blown deadline can still be
-/// answered truthfully while a started write finishes in the background.
+/// Where a run is, shared with the HTTP layer so that every request gets one verdict:
+/// at the deadline the HTTP layer either takes the verdict over (the run was only
+/// reading: it is stopped, and the deadline's answer is the one logged and journalled)
+/// or, when a write has started, answers `REVEL_WRITE_FAILED` and lets the write finish,
+/// and the run's own log line, journal row and email then say that the answer was given
+/// before the write finished.
 #[derive(Debug, Default)]
 pub struct Progress {
-    is_writing: AtomicBool,
+    phase: AtomicU8,
     facts: Mutex<Facts>,
+    /// Set when the run finished after the HTTP layer had answered for it.
+    answered_before_the_end: AtomicBool,
+}
+
+const READING: u8 = 0;
+const WRITING: u8 = 1;
+/// The HTTP layer answered while the run was reading; the run is stopped.
+const TAKEN_OVER: u8 = 2;
+/// The HTTP layer answered `REVEL_WRITE_FAILED` while the run was writing.
+const ANSWERED_WHILE_WRITING: u8 = 3;
+const FINISHED: u8 = 4;
+
+/// What the HTTP layer may do when the deadline comes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AtDeadline {
+    /// The run was reading: its verdict is the deadline's; stop it.
+    TakenOver,
+    /// The run is writing: answer now, the write goes on.
+    AnsweredWhileWriting,
+    /// The run has just finished: wait for its own outcome.
+    Finished,
 }
 
 impl Progress {
     pub fn is_writing(&self) -> bool {
-        self.is_writing.load(Ordering::SeqCst)
+        self.phase.load(Ordering::SeqCst) == WRITING
     }
 
-    /// From here on the run is writing to Revel and is never cut off.
-    pub(crate) fn mark_writing(&self) {
-        self.is_writing.store(true, Ordering::SeqCst);
+    /// From here on the run is writing to Revel and is never cut off; false when the
+    /// HTTP layer already took the verdict over (then nothing may be written).
+    pub(crate) fn start_writing(&self) -> bool {
+        self.phase
+            .compare_exchange(READING, WRITING, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    }
+
+    /// The HTTP layer's move at the deadline.
+    pub fn at_deadline(&self) -> AtDeadline {
+        let taken = self
+            .phase
+            .compare_exchange(READING, TAKEN_OVER, Ordering::SeqCst, Ordering::SeqCst);
+        match taken {
+            Ok(_) => AtDeadline::TakenOver,
+            Err(WRITING) => {
+                match self
+                    .phase
+                    .compare_exchange(WRITING, ANSWERED_WHILE_WRITING, Ordering::SeqCst, Ordering::SeqCst)
+                {
+                    Ok(_) => AtDeadline::AnsweredWhileWriting,
+                    Err(_) => AtDeadline::Finished,
+                }
+            }
+            Err(_) => AtDeadline::Finished,
+        }
+    }
+
+    /// The run's end: `None` if the HTTP layer took its verdict over (say nothing),
+    /// else whether the answer went out before the run finished.
+    fn finish(&self) -> Option<bool> {
+        match self.phase.swap(FINISHED, Ordering::SeqCst) {
+            TAKEN_OVER => None,
+            ANSWERED_WHILE_WRITING => {
+                self.answered_before_the_end.store(true, Ordering::SeqCst);
+                Some(true)
+            }
+            FINISHED => Some(self.answered_before_the_end.load(Ordering::SeqCst)),
+            _ => Some(false),
+        }
     }
 
     pub fn facts(&self) -> Facts {
@@ -159,17 +226,39 @@ pub struct Incoming {
 
 type Step<T> = Result<T, Outcome>;
 
-/// Runs a webhook delivery through steps 1–14.
+/// Runs a webhook delivery through steps 1–14; its deadline counts from `arrived`.
 pub async fn process(
     services: Arc<Services>,
     incoming: Incoming,
     correlation_id: String,
     progress: Arc<Progress>,
+    arrived: Instant,
 ) -> Outcome {
-    let run = Run::new(&services, incoming.mode, correlation_id, progress);
+    let run = Run::starting_at(&services, incoming.mode, correlation_id, progress, arrived);
     let outcome = run.delivery(incoming).await.unwrap_or_else(|stop| stop);
     run.finish(&outcome).await;
     outcome
+}
+
+/// The verdict of a run the HTTP layer stopped at its deadline (or that panicked):
+/// logged, journalled and emailed here, once, as the run itself would have.
+pub async fn record_taken_over(
+    services: &Services,
+    mode: Mode,
+    correlation_id: &str,
+    progress: &Arc<Progress>,
+    arrived: Instant,
+    outcome: &Outcome,
+) {
+    let run = Run::starting_at(
+        services,
+        mode,
+        correlation_id.to_string(),
+        Arc::clone(progress),
+        arrived,
+    );
+    tracing::info!(reason = %outcome.reason(), ok = outcome.is_ok(), processed = outcome.is_processed(), dry_run = run.is_dry_run, "Outcome: {}", outcome.reason());
+    run.record(outcome, None).await;
 }
 
 /// Runs an event the sweep found through steps 8–14, under the same guards.
@@ -227,6 +316,16 @@ struct Run<'a> {
 
 impl<'a> Run<'a> {
     fn new(services: &'a Services, mode: Mode, correlation_id: String, progress: Arc<Progress>) -> Run<'a> {
+        Run::starting_at(services, mode, correlation_id, progress, Instant::now())
+    }
+
+    fn starting_at(
+        services: &'a Services,
+        mode: Mode,
+        correlation_id: String,
+        progress: Arc<Progress>,
+        started: Instant,
+    ) -> Run<'a> {
         // Report-only lets unverified deliveries through, so it can never write
         // (startup also insists on DRY_RUN=true).
         let is_report_only = services.config.signature_scheme == SignatureScheme::ReportOnly;
@@ -239,8 +338,8 @@ impl<'a> Run<'a> {
             is_dry_run,
             outbox: if is_dry_run { None } else { services.outbox.as_ref() },
             now: (services.clock)(),
-            started: Instant::now(),
-            deadline: Instant::now() + services.config.webhook_deadline,
+            started,
+            deadline: started + services.config.webhook_deadline,
             correlation_id,
             progress,
         }
@@ -250,7 +349,7 @@ impl<'a> Run<'a> {
     /// disabled connector does no work at all; the key is settled only on final verdicts.
     async fn delivery(&self, incoming: Incoming) -> Step<Outcome> {
         guards::connector_enabled(&self.services.switches)?; // CONNECTOR_DISABLED
-        let body = read_body(incoming.body, self.config.webhook_max_bytes).await?; // PAYLOAD_TOO_LARGE
+        let body = self.read_body(incoming.body).await?; // PAYLOAD_TOO_LARGE, INVALID_JSON (incomplete)
         if incoming.mode == Mode::Signed {
             self.verify_signature(incoming.signature.as_deref(), &incoming.signature_headers, &body)?;
             // SIGNATURE_VERIFICATION_FAILED_*
@@ -336,6 +435,7 @@ impl<'a> Run<'a> {
         match verifier.verify(header, body, self.now.timestamp()) {
             Ok(()) => {
                 tracing::info!("Signature: verified");
+                self.progress.note(|f| f.signature_verified = true);
                 Ok(())
             }
             Err(error) => {
@@ -368,6 +468,7 @@ impl<'a> Run<'a> {
         self.progress.note(|f| {
             f.signature_form = Some(report.form_name());
             f.signature_shape = Some(shape);
+            f.signature_verified = report.form.is_some();
         });
     }
 
@@ -549,7 +650,9 @@ impl<'a> Run<'a> {
             Outcome::RevelWriteFailed
         })?;
         // From here the write runs to its end even past the deadline: never cut half-way.
-        self.progress.mark_writing();
+        if !self.progress.start_writing() {
+            return Err(Outcome::EventDataUnavailable); // the deadline's verdict, already given
+        }
         let writer = OrderWriter {
             client: revel,
             ids,
@@ -561,6 +664,7 @@ impl<'a> Run<'a> {
             WriteResult::Injected { order_id } => {
                 tracing::info!(order_id, "Revel: order written (REVEL_INJECTED)");
                 self.services.metrics.order_injected();
+                let answered_early = self.progress.finish().unwrap_or(false);
                 if let Some(outbox) = self.outbox {
                     outbox
                         .enqueue(templates::success(&templates::Injected {
@@ -569,6 +673,7 @@ impl<'a> Run<'a> {
                             plan: &plan,
                             order_id: &order_id,
                             correlation_id: &self.correlation_id,
+                            answered_before_the_end: answered_early.then_some(self.config.webhook_deadline),
                         }))
                         .await;
                 }
@@ -601,13 +706,32 @@ impl<'a> Run<'a> {
         Ok(plan)
     }
 
-    /// Logs the verdict once, journals it, and queues the failure email it warrants.
+    /// Logs the verdict once, journals it, and queues the failure email it warrants —
+    /// unless the HTTP layer gave the verdict at the deadline (then it did all that).
     async fn finish(&self, outcome: &Outcome) {
-        tracing::info!(reason = %outcome.reason(), ok = outcome.is_ok(), processed = outcome.is_processed(), dry_run = self.is_dry_run, "Outcome: {}", outcome.reason());
+        let Some(answered_early) = self.progress.finish() else {
+            return;
+        };
+        let answered = Some(Outcome::RevelWriteFailed.reason()).filter(|a| answered_early && *a != outcome.reason());
+        match &answered {
+            Some(answered) => {
+                tracing::info!(reason = %outcome.reason(), ok = outcome.is_ok(), processed = outcome.is_processed(), dry_run = self.is_dry_run, answered = %answered, "Outcome: {} (the webhook was answered {answered} at the deadline, while this write was still running)", outcome.reason())
+            }
+            None => {
+                tracing::info!(reason = %outcome.reason(), ok = outcome.is_ok(), processed = outcome.is_processed(), dry_run = self.is_dry_run, "Outcome: {}", outcome.reason())
+            }
+        }
+        self.record(outcome, answered).await;
+    }
+
+    /// Journals a verdict and queues the failure email it warrants. For `/webhook`, only
+    /// once the signature verified: an unsigned or forged request never emails anyone.
+    async fn record(&self, outcome: &Outcome, answered: Option<String>) {
         let facts = self.progress.facts();
         self.services.metrics.pipeline_ran(self.started.elapsed());
-        self.journal(outcome, &facts);
-        let Some(outbox) = self.outbox.filter(|_| outcome.warrants_failure_email()) else {
+        self.journal(outcome, &facts, answered);
+        let may_email = self.mode != Mode::Signed || facts.signature_verified;
+        let Some(outbox) = self.outbox.filter(|_| may_email && outcome.warrants_failure_email()) else {
             return;
         };
         let (unmatched, partial, duplicates): (&[String], Option<&str>, &[String]) = match outcome {
@@ -618,8 +742,11 @@ impl<'a> Run<'a> {
         };
         let reason = outcome.reason();
         let event_id = facts.event_id.as_deref().unwrap_or("");
-        if self.mode == Mode::Sweep && !self.is_first_notice_today(event_id, &reason).await {
-            tracing::info!("Email: this failure was already reported today");
+        if !self.is_first_notice(event_id, &reason).await {
+            tracing::info!(
+                "Email: this failure of this event was reported already (once a day from the sweep, once in {} minutes otherwise)",
+                FAILURE_EMAIL_WINDOW.as_secs() / 60
+            );
             return;
         }
         outbox
@@ -637,17 +764,25 @@ impl<'a> Run<'a> {
             .await;
     }
 
-    /// The sweep reports a failing event once a day; if the store cannot say, it reports.
-    async fn is_first_notice_today(&self, event_id: &str, reason: &str) -> bool {
-        let day = self.now.date_naive();
+    /// Whether this failure of this event is news: the sweep reports it once a day,
+    /// everything else once per `FAILURE_EMAIL_WINDOW`, across instances. If the store
+    /// cannot say, it is reported.
+    async fn is_first_notice(&self, event_id: &str, reason: &str) -> bool {
+        let period = match self.mode {
+            Mode::Sweep => self.now.date_naive().format("%Y-%m-%d").to_string(),
+            _ => {
+                let window = crate::store::ms(FAILURE_EMAIL_WINDOW);
+                format!("window-{}", crate::store::now_ms() / window)
+            }
+        };
         self.services
             .store
-            .is_first_notice_today(day, event_id, reason)
+            .is_first_notice(&period, event_id, reason)
             .await
             .unwrap_or(true)
     }
 
-    fn journal(&self, outcome: &Outcome, facts: &Facts) {
+    fn journal(&self, outcome: &Outcome, facts: &Facts, answered: Option<String>) {
         self.services.writes.journal(JournalEntry {
             at_ms: crate::store::now_ms(),
             correlation_id: self.correlation_id.clone(),
@@ -664,20 +799,50 @@ impl<'a> Run<'a> {
             duration_ms: i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX),
             signature_form: facts.signature_form.map(String::from),
             signature_shape: facts.signature_shape.clone(),
+            answered_reason: answered,
         });
     }
 }
 
-async fn read_body(body: Body, limit: usize) -> Step<Bytes> {
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
-            tracing::warn!(limit, "Body: larger than WEBHOOK_MAX_BYTES (PAYLOAD_TOO_LARGE)");
-            Err(Outcome::PayloadTooLarge)
-        }
-        Err(_) => {
-            tracing::warn!("Body: could not be read (INVALID_JSON)");
-            Err(Outcome::InvalidJson)
+/// The same failure of the same event (or of no event) is emailed once in this long:
+/// a flood of identical failures is one email, and the real alerts stay readable.
+const FAILURE_EMAIL_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// How long a client may take to send a body: well inside the deadline, so a body
+/// that never finishes is this run's own verdict, given once.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Run<'_> {
+    /// The whole body, within `WEBHOOK_MAX_BYTES` and the body timeout; a client that
+    /// stops sending (or a shutdown while it dribbles) ends the read at once.
+    async fn read_body(&self, body: Body) -> Step<Bytes> {
+        let limit = self.config.webhook_max_bytes;
+        let bound = BODY_READ_TIMEOUT.min(self.config.webhook_deadline / 2);
+        let mut stopping = self.services.stopping.subscribe();
+        let read = tokio::select! {
+            read = tokio::time::timeout(bound, Limited::new(body, limit).collect()) => read,
+            _ = stopping.wait_for(|stopping| *stopping) => {
+                tracing::warn!("Body: still arriving at shutdown (INVALID_JSON)");
+                return Err(Outcome::InvalidJson);
+            }
+        };
+        match read {
+            Ok(Ok(collected)) => Ok(collected.to_bytes()),
+            Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => {
+                tracing::warn!(limit, "Body: larger than WEBHOOK_MAX_BYTES (PAYLOAD_TOO_LARGE)");
+                Err(Outcome::PayloadTooLarge)
+            }
+            Ok(Err(_)) => {
+                tracing::warn!("Body: the client stopped before sending it all (INVALID_JSON)");
+                Err(Outcome::InvalidJson)
+            }
+            Err(_) => {
+                tracing::warn!(
+                    secs = bound.as_secs(),
+                    "Body: not received in full in time (INVALID_JSON)"
+                );
+                Err(Outcome::InvalidJson)
+            }
         }
     }
 }

@@ -55,6 +55,9 @@ pub struct JournalEntry {
     pub signature_form: Option<String>,
     /// The signature header's shape: its parts' names and lengths, never a value.
     pub signature_shape: Option<String>,
+    /// The reason the webhook was answered with, when it is not `reason`: a write that
+    /// finished after the deadline was answered `REVEL_WRITE_FAILED` and ended `reason`.
+    pub answered_reason: Option<String>,
 }
 
 /// What to look for in the journal; newest first.
@@ -84,8 +87,8 @@ impl Store {
                 for e in entries {
                     sqlx::query(
                         "INSERT INTO journal (at_ms, correlation_id, source, instance_id, trigger_type, event_id, \
-                         site_id, reason, ok, processed, dry_run, revel_order_id, duration_ms, signature_form, signature_shape) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                         site_id, reason, ok, processed, dry_run, revel_order_id, duration_ms, signature_form, signature_shape, answered_reason) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
                     )
                     .bind(e.at_ms)
                     .bind(&e.correlation_id)
@@ -102,6 +105,7 @@ impl Store {
                     .bind(e.duration_ms)
                     .bind(&e.signature_form)
                     .bind(&e.signature_shape)
+                    .bind(&e.answered_reason)
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -118,7 +122,7 @@ impl Store {
             on_pool!(self, |pool| {
                 let rows = sqlx::query(
                     "SELECT at_ms, correlation_id, source, instance_id, trigger_type, event_id, site_id, reason, \
-                     ok, processed, dry_run, revel_order_id, duration_ms, signature_form, signature_shape FROM journal \
+                     ok, processed, dry_run, revel_order_id, duration_ms, signature_form, signature_shape, answered_reason FROM journal \
                      WHERE ($1 IS NULL OR event_id = $1) AND ($2 IS NULL OR reason = $2) AND at_ms >= $3 \
                      ORDER BY at_ms DESC, id DESC LIMIT $4",
                 )
@@ -146,6 +150,7 @@ impl Store {
                             duration_ms: row.try_get("duration_ms")?,
                             signature_form: row.try_get("signature_form")?,
                             signature_shape: row.try_get("signature_shape")?,
+                            answered_reason: row.try_get("answered_reason")?,
                         })
                     })
                     .collect::<Result<Vec<_>, sqlx::Error>>()

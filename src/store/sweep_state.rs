@@ -2,7 +2,6 @@
 //! failure emails it already sent today (an event that keeps failing is reported once
 //! a day, not every run, whichever instance sweeps).
 
-use chrono::NaiveDate;
 use serde::Serialize;
 use sqlx::Row;
 
@@ -80,19 +79,16 @@ impl Store {
         .await
     }
 
-    /// True the first time (day, event, reason) is noted, by any instance.
-    pub async fn is_first_notice_today(
-        &self,
-        day: NaiveDate,
-        event_id: &str,
-        reason: &str,
-    ) -> Result<bool, StoreError> {
+    /// True the first time (period, event, reason) is noted, by any instance. The
+    /// period is the sweep's site-local day (`2026-05-16`) or a webhook failure's
+    /// window (`window-<n>`).
+    pub async fn is_first_notice(&self, period: &str, event_id: &str, reason: &str) -> Result<bool, StoreError> {
         let inserted = bounded(async {
             on_pool!(self, |pool| sqlx::query(
                 "INSERT INTO sweep_notices (day, event_id, reason, noted_at_ms) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT DO NOTHING"
             )
-            .bind(day.format("%Y-%m-%d").to_string())
+            .bind(period)
             .bind(event_id)
             .bind(reason)
             .bind(now_ms())

@@ -162,7 +162,7 @@ impl Running {
         self.output.await.unwrap()
     }
 
-    async fn terminate(mut self) -> (std::process::ExitStatus, String) {
+    pub async fn terminate(mut self) -> (std::process::ExitStatus, String) {
         let pid = self.child.id().unwrap();
         Command::new("kill")
             .args(["-TERM", &pid.to_string()])

@@ -6,6 +6,7 @@ mod binary;
 mod configuration;
 mod console;
 mod contract;
+mod edge;
 mod email;
 mod health;
 mod helpers;
