@@ -1,0 +1,163 @@
+//! Properties of the three parsers that take what strangers send — the delivery body,
+//! the signature header, money — checked on generated input in every `cargo test`.
+//! The same properties are libFuzzer targets in `fuzz/` for long runs (`docs/fuzzing.md`).
+
+use connector::money::Cents;
+use connector::secret::Secret;
+use connector::tripleseat::delivery::{Delivery, DeliveryError};
+use connector::tripleseat::signature::{self, Form, SignatureError, Verifier};
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+const NOW: i64 = 1_779_000_000;
+
+fn verifier(key: &Secret) -> Verifier<'_> {
+    Verifier {
+        key: Some(key),
+        scheme: connector::config::SignatureScheme::Auto,
+        tolerance_secs: 300,
+    }
+}
+
+/// A TripleSeat id as it may arrive: a number or a string of digits.
+fn an_id() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        (1u64..u64::MAX / 2).prop_map(|n| json!(n)),
+        "[1-9][0-9]{0,12}".prop_map(|s| json!(s)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn any_bytes_are_a_delivery_or_a_clean_refusal(body in proptest::collection::vec(any::<u8>(), 0..600)) {
+        let expected = match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Object(_)) => None,
+            Ok(_) => Some(DeliveryError::NotAnObject),
+            Err(_) => Some(DeliveryError::InvalidJson),
+        };
+        match Delivery::parse(&body) {
+            Ok(delivery) => {
+                prop_assert_eq!(expected, None);
+                // Reading every field never panics either.
+                let trigger = delivery.trigger().unwrap_or_default();
+                let _ = (delivery.event_id(), delivery.site_id(), delivery.key(&trigger));
+            }
+            Err(error) => prop_assert_eq!(Some(error), expected),
+        }
+    }
+
+    #[test]
+    fn an_event_delivery_yields_its_ids_and_a_stable_key(
+        id in an_id(),
+        site in an_id(),
+        trigger in "[A-Z_]{1,20}",
+        updated in "[ -~]{0,30}",
+    ) {
+        let body = json!({"webhook_trigger_type": trigger, "event": {"id": id, "site_id": site, "updated_at": updated}});
+        let bytes = body.to_string().into_bytes();
+        let delivery = Delivery::parse(&bytes).unwrap();
+        let as_text = |v: &Value| v.as_str().map(String::from).unwrap_or_else(|| v.to_string());
+        prop_assert_eq!(delivery.event_id(), Some(as_text(&id)));
+        prop_assert_eq!(delivery.site_id(), Some(as_text(&site)));
+        let again = Delivery::parse(&bytes).unwrap();
+        prop_assert_eq!(delivery.key(&trigger), again.key(&trigger));
+    }
+
+    #[test]
+    fn any_header_is_verified_or_refused_without_a_panic(header in ".{0,200}", body in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let key = Secret::new("fuzz-key");
+        let verdict = verifier(&key).verify(Some(&header), &body, NOW);
+        prop_assert!(verdict != Ok(()), "a random header never verifies: {header:?}");
+        let report = signature::report(&key, Some(&header), &body, NOW);
+        prop_assert_eq!(report.form, None);
+    }
+
+    #[test]
+    fn every_form_we_sign_verifies_and_any_changed_byte_does_not(
+        key in "[ -~]{1,64}",
+        body in proptest::collection::vec(any::<u8>(), 1..300),
+        skew in -300i64..=300,
+        flip in any::<prop::sample::Index>(),
+    ) {
+        let key = Secret::new(key);
+        let timestamped = signature::sign(&key, &body, NOW + skew);
+        let plain = signature::sign_plain(&key, &body);
+        for header in [&timestamped, &plain] {
+            prop_assert_eq!(verifier(&key).verify(Some(header), &body, NOW), Ok(()));
+        }
+        prop_assert_eq!(signature::report(&key, Some(&timestamped), &body, NOW).form, Some(Form::Timestamped));
+        prop_assert_eq!(signature::report(&key, Some(&plain), &body, NOW).form, Some(Form::PlainHex));
+        let mut changed = body.clone();
+        let at = flip.index(changed.len());
+        changed[at] ^= 0x01;
+        prop_assert_eq!(verifier(&key).verify(Some(&timestamped), &changed, NOW), Err(SignatureError::Mismatch));
+        prop_assert_eq!(verifier(&key).verify(Some(&plain), &changed, NOW), Err(SignatureError::Mismatch));
+    }
+
+    #[test]
+    fn a_reported_shape_never_holds_the_signature(key in "[a-z]{8,32}", body in proptest::collection::vec(any::<u8>(), 0..100)) {
+        let key = Secret::new(key);
+        let header = signature::sign(&key, &body, NOW);
+        let mac = header.split("v1=").nth(1).unwrap();
+        let shape = signature::report(&key, Some(&header), &body, NOW).shape;
+        for window in mac.as_bytes().windows(6) {
+            prop_assert!(!shape.contains(std::str::from_utf8(window).unwrap()), "{shape}");
+        }
+    }
+
+    #[test]
+    fn any_text_is_money_or_nothing(text in ".{0,40}") {
+        if let Some(cents) = Cents::parse(&text) {
+            // Whatever parsed prints as a plain decimal that parses back the same.
+            prop_assert_eq!(Cents::parse(&cents.to_string()), Some(cents));
+        }
+    }
+
+    #[test]
+    fn printed_cents_parse_back_exactly(cents in -(i64::MAX / 100)..(i64::MAX / 100)) {
+        let printed = Cents(cents).to_string();
+        prop_assert_eq!(Cents::parse(&printed), Some(Cents(cents)));
+        prop_assert_eq!(Cents::from_json(&json!(printed)), Some(Cents(cents)));
+    }
+
+    #[test]
+    fn decimals_round_half_away_from_zero_to_the_cent(
+        whole in 0u64..10_000_000_000,
+        fraction in "[0-9]{0,8}",
+        negative in any::<bool>(),
+        grouped in any::<bool>(),
+    ) {
+        let mut text = if grouped { group_thousands(whole) } else { whole.to_string() };
+        if !fraction.is_empty() {
+            text = format!("{text}.{fraction}");
+        }
+        if negative {
+            text = format!("-{text}");
+        }
+        // The exact value in cents, rounded half away from zero, in wide integers.
+        let digits: Vec<i128> = fraction.bytes().map(|b| i128::from(b - b'0')).collect();
+        let digit = |i: usize| digits.get(i).copied().unwrap_or(0);
+        let mut expected = i128::from(whole) * 100 + digit(0) * 10 + digit(1);
+        if digit(2) >= 5 {
+            expected += 1;
+        }
+        if negative {
+            expected = -expected;
+        }
+        prop_assert_eq!(Cents::parse(&text).map(|c| i128::from(c.0)), Some(expected), "{}", text);
+    }
+}
+
+fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    grouped
+}
