@@ -4,20 +4,23 @@
 //! * a client gets `HEADER_READ_TIMEOUT_SECS` to send a request's headers, counted from the
 //!   moment the connection waits for them — on a new connection and between requests
 //!   of a kept-alive one — so slowloris clients and idle connections are closed;
-//! * at most `max_connections` are open at once; past that, new ones wait in the
-//!   kernel's backlog until one closes (the timeouts above bound how long), and a log
-//!   line says the cap is biting;
+//! * at most `max_connections` are open at once. At the cap, the oldest connection
+//!   with no request in the router (idle, or still sending its headers) is closed to
+//!   make room, so a flood of slow clients cannot lock real ones out; when every
+//!   connection has a request in the router, new ones wait in the kernel's backlog.
+//!   A log line says when the cap bites;
 //! * at shutdown, no new connection is taken, idle and half-sent ones are closed at
 //!   once, and those with a request in the router finish it (the router's own
 //!   deadlines bound them), all within the shutdown budget.
 //!
 //! The request body's own timeout is the pipeline's (`pipeline::read_body`).
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
@@ -25,7 +28,7 @@ use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tower_service::Service;
@@ -35,9 +38,54 @@ const CAP_LOG_EVERY: Duration = Duration::from_secs(10);
 /// After an accept error (e.g. out of file descriptors), the pause before the next.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// One connection's requests in the router right now.
+/// One open connection, as the cap sees it.
 #[derive(Default)]
-struct InFlight(AtomicUsize);
+struct Open {
+    /// Its requests in the router right now.
+    in_flight: AtomicUsize,
+    /// Told to close (to make room at the cap).
+    shed: Notify,
+}
+
+/// Every open connection, oldest first.
+#[derive(Default)]
+struct Registry {
+    next_id: AtomicU64,
+    open: Mutex<BTreeMap<u64, Arc<Open>>>,
+}
+
+impl Registry {
+    fn add(&self) -> (u64, Arc<Open>) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let open = Arc::new(Open::default());
+        self.lock().insert(id, Arc::clone(&open));
+        (id, open)
+    }
+
+    fn remove(&self, id: u64) {
+        self.lock().remove(&id);
+    }
+
+    /// Closes the oldest connection with nothing in the router; false if there is none.
+    fn shed_oldest_idle(&self) -> bool {
+        let mut open = self.lock();
+        let idle = open
+            .iter()
+            .find(|(_, c)| c.in_flight.load(Ordering::SeqCst) == 0)
+            .map(|(id, _)| *id);
+        match idle.and_then(|id| open.remove(&id)) {
+            Some(connection) => {
+                connection.shed.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Arc<Open>>> {
+        self.open.lock().expect("invariant: never locked across a panic")
+    }
+}
 
 /// The limits of `serve`.
 #[derive(Debug, Clone, Copy)]
@@ -65,17 +113,28 @@ pub async fn serve(
         shutdown_budget: budget,
     } = limits;
     let connections = Arc::new(Semaphore::new(max_connections));
+    let registry = Arc::new(Registry::default());
     let (stopping, stop) = watch::channel(false);
     let mut open = JoinSet::new();
     let mut last_cap_log: Option<Instant> = None;
     tokio::pin!(shutdown);
     loop {
-        if connections.available_permits() == 0 && last_cap_log.is_none_or(|at| at.elapsed() >= CAP_LOG_EVERY) {
-            tracing::warn!(
-                max_connections,
-                "Connections: at the cap; new connections wait until one closes"
-            );
-            last_cap_log = Some(Instant::now());
+        if connections.available_permits() == 0 {
+            let shed = registry.shed_oldest_idle();
+            if last_cap_log.is_none_or(|at| at.elapsed() >= CAP_LOG_EVERY) {
+                if shed {
+                    tracing::warn!(
+                        max_connections,
+                        "Connections: at the cap; closing the oldest idle or half-sent connection to make room"
+                    );
+                } else {
+                    tracing::warn!(
+                        max_connections,
+                        "Connections: at the cap, every one with a request under way; new connections wait"
+                    );
+                }
+                last_cap_log = Some(Instant::now());
+            }
         }
         let permit = tokio::select! {
             permit = Arc::clone(&connections).acquire_owned() => permit.expect("invariant: the semaphore is never closed"),
@@ -93,14 +152,14 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        open.spawn(connection(
-            stream,
-            peer,
-            router.clone(),
-            header_read_timeout,
-            stop.clone(),
-            permit,
-        ));
+        let (id, handle) = registry.add();
+        let registry = Arc::clone(&registry);
+        let served = connection(stream, peer, router.clone(), header_read_timeout, stop.clone(), handle);
+        open.spawn(async move {
+            served.await;
+            registry.remove(id);
+            drop(permit);
+        });
         // Finished connections are reaped as we go, so the set stays the size of what is open.
         while open.try_join_next().is_some() {}
     }
@@ -124,18 +183,17 @@ async fn connection(
     router: Router,
     header_read_timeout: Duration,
     mut stop: watch::Receiver<bool>,
-    _permit: tokio::sync::OwnedSemaphorePermit,
+    handle: Arc<Open>,
 ) {
-    let in_flight = Arc::new(InFlight::default());
-    let counter = Arc::clone(&in_flight);
+    let counter = Arc::clone(&handle);
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
         let mut router = router.clone();
         let counter = Arc::clone(&counter);
-        counter.0.fetch_add(1, Ordering::SeqCst);
+        counter.in_flight.fetch_add(1, Ordering::SeqCst);
         async move {
             let response = router.call(request.map(axum::body::Body::new)).await;
-            counter.0.fetch_sub(1, Ordering::SeqCst);
+            counter.in_flight.fetch_sub(1, Ordering::SeqCst);
             Ok::<_, Infallible>(response.unwrap_or_else(|never| match never {}))
         }
     });
@@ -147,11 +205,12 @@ async fn connection(
     tokio::pin!(conn);
     tokio::select! {
         _ = conn.as_mut() => return,
+        () = handle.shed.notified() => return,
         _ = stop.wait_for(|stopping| *stopping) => {}
     }
     // Shutting down: a connection with nothing in the router (idle, or still sending
     // its headers) is closed now; one with a request finishes it, then closes.
-    if in_flight.0.load(Ordering::SeqCst) == 0 {
+    if handle.in_flight.load(Ordering::SeqCst) == 0 {
         return;
     }
     conn.as_mut().graceful_shutdown();
