@@ -1,5 +1,10 @@
 //! Money as integer cents, parsed exactly from the decimal text TripleSeat and
 //! Revel send (`"137.70"`, `137.7`, `"0.000000"`), never through a binary float.
+//!
+//! Arithmetic never wraps: `checked_times` and `checked_sum` say when a result would
+//! not fit, and validation refuses an invoice whose amounts reach `MAX_INVOICE_AMOUNT`
+//! (then every later sum of a few of them fits). The operators saturate, as a last
+//! guard that can only be reached past that bound.
 
 use std::fmt;
 use std::iter::Sum;
@@ -14,6 +19,26 @@ pub struct Cents(pub i64);
 
 impl Cents {
     pub const ZERO: Cents = Cents(0);
+    /// The largest amount an invoice may hold, in any line, total or sum: ten billion
+    /// dollars, far beyond any real event and far inside `i64`.
+    pub const MAX_INVOICE_AMOUNT: Cents = Cents(1_000_000_000_000);
+
+    /// Whether this amount is within the bound validation accepts, either sign.
+    pub fn is_within_invoice_bound(self) -> bool {
+        self.0.unsigned_abs() <= Self::MAX_INVOICE_AMOUNT.0.unsigned_abs()
+    }
+
+    /// `quantity` whole units at this unit price; `None` if it does not fit.
+    pub fn checked_times(self, quantity: i64) -> Option<Cents> {
+        self.0.checked_mul(quantity).map(Cents)
+    }
+
+    /// The sum, or `None` if it does not fit.
+    pub fn checked_sum(amounts: impl IntoIterator<Item = Cents>) -> Option<Cents> {
+        amounts
+            .into_iter()
+            .try_fold(Cents::ZERO, |sum, amount| sum.0.checked_add(amount.0).map(Cents))
+    }
 
     /// Parses a JSON number or string. `None` for null, an empty string or
     /// anything that is not a plain decimal.
@@ -64,7 +89,8 @@ impl Cents {
         Cents(self.0.abs())
     }
 
-    /// `quantity` whole units at this unit price.
+    /// `quantity` whole units at this unit price, for amounts validation already
+    /// bounded (saturating past `i64`, never wrapping).
     pub fn times(self, quantity: i64) -> Cents {
         Cents(self.0.saturating_mul(quantity))
     }
@@ -88,33 +114,33 @@ impl Serialize for Cents {
 impl Add for Cents {
     type Output = Cents;
     fn add(self, other: Cents) -> Cents {
-        Cents(self.0 + other.0)
+        Cents(self.0.saturating_add(other.0))
     }
 }
 
 impl Sub for Cents {
     type Output = Cents;
     fn sub(self, other: Cents) -> Cents {
-        Cents(self.0 - other.0)
+        Cents(self.0.saturating_sub(other.0))
     }
 }
 
 impl Neg for Cents {
     type Output = Cents;
     fn neg(self) -> Cents {
-        Cents(-self.0)
+        Cents(self.0.saturating_neg())
     }
 }
 
 impl AddAssign for Cents {
     fn add_assign(&mut self, other: Cents) {
-        self.0 += other.0;
+        *self = *self + other;
     }
 }
 
 impl SubAssign for Cents {
     fn sub_assign(&mut self, other: Cents) {
-        self.0 -= other.0;
+        *self = *self - other;
     }
 }
 
@@ -186,5 +212,18 @@ mod tests {
         assert_eq!(total, Cents(153_00));
         assert_eq!(Cents(2_25).times(24), Cents(54_00));
         assert_eq!(total - Cents(15_30), Cents(137_70));
+    }
+
+    #[test]
+    fn nothing_wraps() {
+        assert_eq!(Cents(i64::MAX / 2).checked_times(3), None);
+        assert_eq!(Cents(2_25).checked_times(24), Some(Cents(54_00)));
+        assert_eq!(Cents::checked_sum([Cents(i64::MAX), Cents(1)]), None);
+        assert_eq!(Cents::checked_sum([Cents(1), Cents(2)]), Some(Cents(3)));
+        assert_eq!(Cents(i64::MAX) + Cents(1), Cents(i64::MAX), "saturates, never wraps");
+        assert_eq!(Cents(i64::MIN) - Cents(1), Cents(i64::MIN));
+        assert!(Cents::MAX_INVOICE_AMOUNT.is_within_invoice_bound());
+        assert!(!(Cents::MAX_INVOICE_AMOUNT + Cents(1)).is_within_invoice_bound());
+        assert!((-Cents::MAX_INVOICE_AMOUNT).is_within_invoice_bound());
     }
 }

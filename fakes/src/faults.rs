@@ -41,6 +41,8 @@ struct Rule {
     method: Option<String>,
     path_prefix: String,
     fault: Fault,
+    /// Matching requests let through before the fault starts.
+    skip: usize,
     remaining: usize,
 }
 
@@ -55,10 +57,16 @@ impl Plan {
     /// The next `times` requests with this method (any, if `None`) whose path starts
     /// with `path_prefix` get `fault`.
     pub fn fail(&self, method: Option<&str>, path_prefix: &str, fault: Fault, times: usize) {
+        self.fail_after(method, path_prefix, 0, fault, times);
+    }
+
+    /// Like `fail`, after letting the first `skip` matching requests through.
+    pub fn fail_after(&self, method: Option<&str>, path_prefix: &str, skip: usize, fault: Fault, times: usize) {
         self.rules.lock().unwrap().push(Rule {
             method: method.map(str::to_ascii_uppercase),
             path_prefix: path_prefix.to_string(),
             fault,
+            skip,
             remaining: times,
         });
     }
@@ -86,6 +94,10 @@ impl Plan {
         let index = rules.iter().position(|r| {
             r.remaining > 0 && r.method.as_deref().is_none_or(|m| m == method) && path.starts_with(&r.path_prefix)
         })?;
+        if rules[index].skip > 0 {
+            rules[index].skip -= 1;
+            return None;
+        }
         rules[index].remaining -= 1;
         let fault = rules[index].fault.clone();
         if rules[index].remaining == 0 {

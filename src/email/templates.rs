@@ -32,6 +32,9 @@ pub struct Failed<'a> {
     pub partial_order_id: Option<&'a str>,
     /// Every order Revel holds for the event, when it holds more than one.
     pub duplicate_order_ids: &'a [String],
+    /// What exactly is wrong, when the reason alone does not say (which invoice line
+    /// cannot be read; why a partial order is left alone).
+    pub detail: Option<&'a str>,
 }
 
 pub fn success(facts: &Injected<'_>) -> Message {
@@ -153,11 +156,12 @@ pub fn failure(facts: &Failed<'_>) -> Message {
             escape(location)
         );
     }
+    if let Some(detail) = facts.detail {
+        let _ = writeln!(text, "Details: {detail}");
+        details.push_str(&row("Details", &escape(detail)));
+    }
     if let Some(order) = facts.partial_order_id {
-        let _ = writeln!(
-            text,
-            "Partial Revel order: {order} (started but not complete; the sweep on the event's day, or a replay from the console, completes it)"
-        );
+        let _ = writeln!(text, "Partial Revel order: {order} (started but not complete)");
         details.push_str(&row("Partial Revel order", &escape(order)));
     }
     if !facts.duplicate_order_ids.is_empty() {
@@ -248,6 +252,7 @@ mod tests {
             unmatched_items: &unmatched,
             partial_order_id: None,
             duplicate_order_ids: &[],
+            detail: None,
         });
         assert_eq!(message.subject, "FAILED: Triple Seat Event Injection — Event #61234567");
         assert!(message.html.contains("Fish &amp; Chips &lt;large&gt;"));

@@ -39,7 +39,7 @@ use event_source::EventSource;
 use outcome::{GateClosed, Outcome};
 use single_flight::EventTurns;
 use time_gate::{check_time_gate, DateProblem};
-use validation::{validate, ValidatedEvent};
+use validation::{validate, ValidatedEvent, ValidationFailure};
 
 /// The current time, injectable so tests control "today".
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
@@ -548,6 +548,10 @@ impl<'a> Run<'a> {
                     .note(|f| f.event_name = Some(validated.facts.name.clone()));
                 Ok(validated)
             }
+            Err(ValidationFailure::UnreadableLineItem(line)) => {
+                tracing::error!(line = %line, "Validation: FAILED (UNREADABLE_LINE_ITEM): {line}; nothing is ordered");
+                Err(Outcome::ValidationFailed(ValidationFailure::UnreadableLineItem(line)))
+            }
             Err(failure) => {
                 tracing::info!("Validation: FAILED ({})", failure.code());
                 Err(Outcome::ValidationFailed(failure))
@@ -622,12 +626,6 @@ impl<'a> Run<'a> {
                     order_id: order.id.clone(),
                 });
             }
-            if !order.is_ours {
-                tracing::error!(order_id = %order.id, "Revel: an incomplete order made elsewhere exists (REVEL_PARTIAL_ORDER)");
-                return Err(Outcome::RevelPartialOrder {
-                    order_id: order.id.clone(),
-                });
-            }
         }
         let catalog = tokio::time::timeout_at(
             self.deadline,
@@ -639,6 +637,13 @@ impl<'a> Run<'a> {
         .map_err(|_| revel_read_failed("catalogue read", None))?
         .map_err(|e| revel_read_failed("catalogue read", Some(e)))?;
         let plan = self.plan(event, location, Some(&catalog))?; // ITEMS_UNMATCHED
+        if let Some(order) = existing.as_ref().filter(|o| !o.is_resumable_for(event_id, &plan)) {
+            tracing::error!(order_id = %order.id, "Revel: an incomplete order exists that was not started from this invoice (made elsewhere, or the invoice changed since); it is left alone (REVEL_PARTIAL_ORDER)");
+            return Err(Outcome::RevelPartialOrder {
+                order_id: order.id.clone(),
+                resumable: false,
+            });
+        }
         if self.is_dry_run {
             tracing::info!(items = plan.items.len(), total = %plan.total, "Revel: dry run, nothing written (DRY_RUN)");
             self.progress.note(|f| f.planned_order = Some(plan));
@@ -681,7 +686,10 @@ impl<'a> Run<'a> {
             }
             WriteResult::Partial { order_id, error } => {
                 tracing::error!(order_id, %error, "Revel: order incomplete (REVEL_PARTIAL_ORDER)");
-                Err(Outcome::RevelPartialOrder { order_id })
+                Err(Outcome::RevelPartialOrder {
+                    order_id,
+                    resumable: true,
+                })
             }
             WriteResult::Failed(error) => {
                 tracing::error!(%error, "Revel: write failed (REVEL_WRITE_FAILED)");
@@ -736,9 +744,19 @@ impl<'a> Run<'a> {
         };
         let (unmatched, partial, duplicates): (&[String], Option<&str>, &[String]) = match outcome {
             Outcome::ItemsUnmatched { names } => (names, None, &[]),
-            Outcome::RevelPartialOrder { order_id } => (&[], Some(order_id), &[]),
+            Outcome::RevelPartialOrder { order_id, .. } => (&[], Some(order_id), &[]),
             Outcome::RevelDuplicateOrder { order_ids } => (&[], None, order_ids),
             _ => (&[], None, &[]),
+        };
+        let detail = match outcome {
+            Outcome::ValidationFailed(ValidationFailure::UnreadableLineItem(line)) => Some(line.to_string()),
+            Outcome::RevelPartialOrder { resumable: true, .. } => Some(
+                "the sweep on the event's day, or a replay from the console, completes it".to_string(),
+            ),
+            Outcome::RevelPartialOrder { resumable: false, .. } => Some(
+                "this order was not started from the event's current invoice (it was made elsewhere, or the invoice changed after a partial write), so the connector leaves it alone: complete or void it in Revel (docs/rollback.md)".to_string(),
+            ),
+            _ => None,
         };
         let reason = outcome.reason();
         let event_id = facts.event_id.as_deref().unwrap_or("");
@@ -760,6 +778,7 @@ impl<'a> Run<'a> {
                 unmatched_items: unmatched,
                 partial_order_id: partial,
                 duplicate_order_ids: duplicates,
+                detail: detail.as_deref(),
             }))
             .await;
     }

@@ -8,7 +8,9 @@ use crate::tripleseat::signature::SignatureError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    RevelInjected { order_id: String },
+    RevelInjected {
+        order_id: String,
+    },
     DryRun,
     ConnectorDisabled,
     MissingTriggerType,
@@ -18,7 +20,9 @@ pub enum Outcome {
     TimeGateClosed(GateClosed),
     ValidationFailed(ValidationFailure),
     TripleseatAuthorizationDenied,
-    AlreadyInjected { order_id: String },
+    AlreadyInjected {
+        order_id: String,
+    },
     SignatureVerificationFailed(SignatureError),
     PayloadTooLarge,
     InvalidJson,
@@ -27,10 +31,19 @@ pub enum Outcome {
     MissingSiteId,
     UnknownLocation,
     EventDataUnavailable,
-    ItemsUnmatched { names: Vec<String> },
+    ItemsUnmatched {
+        names: Vec<String>,
+    },
     RevelWriteFailed,
-    RevelPartialOrder { order_id: String },
-    RevelDuplicateOrder { order_ids: Vec<String> },
+    /// `resumable`: started from this invoice, so the sweep or a replay completes it;
+    /// else made elsewhere or from an invoice that has changed since, left alone.
+    RevelPartialOrder {
+        order_id: String,
+        resumable: bool,
+    },
+    RevelDuplicateOrder {
+        order_ids: Vec<String>,
+    },
     StoreUnavailable,
     RateLimited,
     InternalError,
@@ -117,9 +130,10 @@ impl Outcome {
             | Outcome::TriggerTypeNotActionable
             | Outcome::DuplicateDelivery
             | Outcome::LocationNotAllowed
-            | Outcome::ValidationFailed(_)
             | Outcome::TripleseatAuthorizationDenied
             | Outcome::AlreadyInjected { .. } => true,
+            // An invoice line that cannot be read is a data problem someone must fix.
+            Outcome::ValidationFailed(rule) => !matches!(rule, ValidationFailure::UnreadableLineItem(_)),
             Outcome::TimeGateClosed(why) => matches!(
                 why,
                 GateClosed::TooEarly | GateClosed::EventDayPassed | GateClosed::OutsideWindow
@@ -202,7 +216,7 @@ impl Outcome {
         match self {
             Outcome::RevelInjected { order_id }
             | Outcome::AlreadyInjected { order_id }
-            | Outcome::RevelPartialOrder { order_id } => Some(order_id),
+            | Outcome::RevelPartialOrder { order_id, .. } => Some(order_id),
             Outcome::RevelDuplicateOrder { order_ids } => order_ids.first().map(String::as_str),
             _ => None,
         }
@@ -234,6 +248,9 @@ impl Outcome {
                 "payments do not cover the invoice total"
             }
             Outcome::ValidationFailed(ValidationFailure::NoLineItems) => "the invoice has no line items",
+            Outcome::ValidationFailed(ValidationFailure::UnreadableLineItem(_)) => {
+                "an invoice line cannot be read (no price, no or a non-whole quantity, or amounts too large): nothing was ordered, so no item is left out"
+            }
             Outcome::TripleseatAuthorizationDenied => "TripleSeat refused the connector's credentials",
             Outcome::AlreadyInjected { .. } => "Revel already holds this event's order",
             Outcome::SignatureVerificationFailed(_) => "the delivery's signature could not be verified",
@@ -280,7 +297,10 @@ mod tests {
             Outcome::EventDataUnavailable,
             Outcome::ItemsUnmatched { names: vec![] },
             Outcome::RevelWriteFailed,
-            Outcome::RevelPartialOrder { order_id: id() },
+            Outcome::RevelPartialOrder {
+                order_id: id(),
+                resumable: true,
+            },
             Outcome::RevelDuplicateOrder {
                 order_ids: vec![id(), id()],
             },
@@ -305,6 +325,10 @@ mod tests {
                 ValidationFailure::InvoiceNotClosed,
                 ValidationFailure::PaymentInsufficient,
                 ValidationFailure::NoLineItems,
+                ValidationFailure::UnreadableLineItem(crate::tripleseat::event::UnreadableLine {
+                    line: "line 1".into(),
+                    problem: "it has no price".into(),
+                }),
             ]
             .map(Outcome::ValidationFailed),
         );

@@ -7,26 +7,29 @@ use serde_json::Value;
 
 use crate::config::Rules;
 use crate::money::Cents;
-use crate::tripleseat::event::{find_invoice, EventFacts, InvoiceLine};
+use crate::tripleseat::event::{find_invoice, EventFacts, InvoiceLine, UnreadableLine};
 
 /// Which rule failed; each is one `VALIDATION_FAILED_*` code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ValidationFailure {
     StatusNotInjectable,
     NoBillingInvoice,
     InvoiceNotClosed,
     PaymentInsufficient,
     NoLineItems,
+    /// A line item, or the invoice's amounts, cannot be read: never ordered without it.
+    UnreadableLineItem(UnreadableLine),
 }
 
 impl ValidationFailure {
-    pub fn code(self) -> &'static str {
+    pub fn code(&self) -> &'static str {
         match self {
             ValidationFailure::StatusNotInjectable => "STATUS_NOT_INJECTABLE",
             ValidationFailure::NoBillingInvoice => "NO_BILLING_INVOICE",
             ValidationFailure::InvoiceNotClosed => "INVOICE_NOT_CLOSED",
             ValidationFailure::PaymentInsufficient => "PAYMENT_INSUFFICIENT",
             ValidationFailure::NoLineItems => "NO_LINE_ITEMS",
+            ValidationFailure::UnreadableLineItem(_) => "UNREADABLE_LINE_ITEM",
         }
     }
 }
@@ -55,6 +58,45 @@ pub struct ValidatedEvent {
     pub totals: InvoiceTotals,
 }
 
+/// Every amount the invoice states, each of which must be within the bound.
+fn invoice_amounts(invoice: &crate::tripleseat::event::Invoice, facts: &EventFacts) -> Vec<Cents> {
+    let stated = [
+        invoice.grand_total,
+        invoice.discounts_total,
+        invoice.amount_due,
+        facts.grand_total,
+        facts.amount_due,
+        Some(invoice.paid),
+    ];
+    stated
+        .into_iter()
+        .flatten()
+        .chain(invoice.billing_totals.iter().map(|t| t.amount))
+        .collect()
+}
+
+fn too_large() -> ValidationFailure {
+    ValidationFailure::UnreadableLineItem(UnreadableLine {
+        line: "the invoice's amounts".into(),
+        problem: format!("they reach more than {} and cannot be real", Cents::MAX_INVOICE_AMOUNT),
+    })
+}
+
+/// Each amount within `Cents::MAX_INVOICE_AMOUNT`, so sums of a few of them never overflow.
+fn bounded(amounts: &[Cents]) -> Result<(), ValidationFailure> {
+    match amounts.iter().all(|a| a.is_within_invoice_bound()) {
+        true => Ok(()),
+        false => Err(too_large()),
+    }
+}
+
+/// A sum that fits and stays within the bound.
+fn bounded_sum(amounts: Vec<Cents>) -> Result<Cents, ValidationFailure> {
+    Cents::checked_sum(amounts)
+        .filter(|sum| sum.is_within_invoice_bound())
+        .ok_or_else(too_large)
+}
+
 pub fn validate(
     event: &Value,
     event_id: &str,
@@ -66,29 +108,34 @@ pub fn validate(
     if !rules.inject_statuses.iter().any(|s| s == status) {
         return Err(ValidationFailure::StatusNotInjectable);
     }
-    let invoice = find_invoice(event).ok_or(ValidationFailure::NoBillingInvoice)?;
+    let invoice = find_invoice(event)
+        .map_err(ValidationFailure::UnreadableLineItem)?
+        .ok_or(ValidationFailure::NoBillingInvoice)?;
+    bounded(&invoice_amounts(&invoice, &facts))?;
 
-    let subtotal: Cents = invoice.lines.iter().map(InvoiceLine::total).sum();
-    let discount = invoice.discounts_total.map(Cents::abs).unwrap_or_else(|| {
-        invoice
+    let sum = |amounts: Vec<Cents>| bounded_sum(amounts);
+    let subtotal = sum(invoice.lines.iter().map(InvoiceLine::total).collect())?;
+    let discount = match invoice.discounts_total {
+        Some(total) => total.abs(),
+        None => sum(invoice
             .billing_totals
             .iter()
             .filter(|t| t.amount < Cents::ZERO)
             .map(|t| t.amount.abs())
-            .sum()
-    });
-    let tax: Cents = invoice
+            .collect())?,
+    };
+    let tax = sum(invoice
         .billing_totals
         .iter()
         .filter(|t| t.is_tax() && t.amount > Cents::ZERO)
         .map(|t| t.amount)
-        .sum();
-    let fees: Cents = invoice
+        .collect())?;
+    let fees = sum(invoice
         .billing_totals
         .iter()
         .filter(|t| t.amount > Cents::ZERO)
         .map(|t| t.amount)
-        .sum();
+        .collect())?;
     let grand_total = invoice
         .grand_total
         .or(facts.grand_total)

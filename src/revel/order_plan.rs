@@ -19,6 +19,12 @@ use crate::pipeline::validation::ValidatedEvent;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlannedItem {
+    /// The TripleSeat line it comes from: a resumed order finds its item by it.
+    #[serde(skip)]
+    pub line_id: String,
+    /// Its place on the invoice, kept as the item's sort order in Revel.
+    #[serde(skip)]
+    pub position: usize,
     pub name: String,
     /// The Revel product; `None` only in a dry run without a Revel connection.
     pub product_id: Option<String>,
@@ -42,6 +48,10 @@ pub struct PlannedOrder {
     pub notes: String,
     /// Lines left out under `ALLOW_PARTIAL_ORDERS`.
     pub unmatched_items: Vec<String>,
+    /// The invoice this plan was made from (its lines and money), so that an order
+    /// started from one invoice is never completed from another.
+    #[serde(skip)]
+    pub invoice_fingerprint: String,
 }
 
 /// Lines that match no product, when partial orders are not allowed.
@@ -64,7 +74,7 @@ pub fn plan_order(
     let mut items = Vec::new();
     let mut unmatched = Vec::new();
     let mut unmatched_value = Cents::ZERO;
-    for line in &event.lines {
+    for (position, line) in event.lines.iter().enumerate() {
         let product_id = match matching.catalog {
             None => None,
             Some(catalog) => match match_product(&line.name, catalog, matching.threshold) {
@@ -77,6 +87,8 @@ pub fn plan_order(
             },
         };
         items.push(PlannedItem {
+            line_id: line.id.clone(),
+            position,
             name: line.name.clone(),
             product_id,
             quantity: line.quantity,
@@ -118,7 +130,24 @@ pub fn plan_order(
         call_name,
         notes: format!("Triple Seat Event #{}", event.facts.id),
         unmatched_items: unmatched,
+        invoice_fingerprint: invoice_fingerprint(event),
     })
+}
+
+/// A short digest of what the customer was invoiced: each line's id, quantity and unit
+/// price, and the invoice's money. Names are left out: they only choose the product.
+pub fn invoice_fingerprint(event: &ValidatedEvent) -> String {
+    use sha2::{Digest, Sha256};
+    let mut digest = Sha256::new();
+    for line in &event.lines {
+        digest.update(format!("{}\t{}\t{}\n", line.id, line.quantity, line.unit_price.0));
+    }
+    let t = event.totals;
+    digest.update(format!(
+        "{} {} {} {} {}",
+        t.subtotal.0, t.discount.0, t.tax.0, t.grand_total.0, t.paid.0
+    ));
+    hex::encode(&digest.finalize()[..8])
 }
 
 #[cfg(test)]

@@ -4,8 +4,11 @@
 //! Revel has no transaction, so every object the connector creates carries a uuid
 //! derived from the event id (v5), and the OrderHistory row is written last. Hence:
 //! * an order found by `local_id` with a history row is complete: `ALREADY_INJECTED`;
-//! * one without it was started by an earlier run: the writer lists its children,
-//!   creates only those whose uuids are missing, and re-applies the idempotent PATCHes;
+//! * one without it was started by an earlier run. Its uuid also carries the invoice it
+//!   was started from: for the same invoice, the writer lists its children, creates
+//!   only those whose uuids are missing — an item's is keyed by its TripleSeat line id,
+//!   so a catalogue or `ALLOW_PARTIAL_ORDERS` change cannot shift or skip one — and
+//!   re-applies the idempotent PATCHes; for another invoice, it is never touched;
 //! * after an ambiguous failure (timeout, reset, 5xx after sending) the writer looks
 //!   the uuid up before sending again, so a retried write never duplicates.
 
@@ -29,8 +32,14 @@ pub struct ExistingOrder {
     pub id: String,
     /// Its history row exists: every step ran.
     pub is_complete: bool,
-    /// Created by this connector (its uuid is the one derived from the event id).
-    pub is_ours: bool,
+    pub uuid: Option<String>,
+}
+
+impl ExistingOrder {
+    /// Started by this connector from exactly this plan's invoice: safe to complete.
+    pub fn is_resumable_for(&self, event_id: &str, plan: &PlannedOrder) -> bool {
+        self.uuid.as_deref() == Some(order_uuid(event_id, plan).as_str())
+    }
 }
 
 /// The end of a write.
@@ -91,6 +100,11 @@ fn object_uuid(event_id: &str, part: &str) -> String {
     Uuid::new_v5(&NAMESPACE, format!("tripleseat-event/{event_id}/{part}").as_bytes()).to_string()
 }
 
+/// The order's uuid: the event's, and the invoice's it was made from.
+pub fn order_uuid(event_id: &str, plan: &PlannedOrder) -> String {
+    object_uuid(event_id, &format!("order/{}", plan.invoice_fingerprint))
+}
+
 /// Looks up this event's order under the current `local_id`, then the older form.
 /// Every order Revel holds for the event, under either `local_id` form. More than one
 /// is a duplicate the caller must not paper over.
@@ -122,7 +136,7 @@ pub async fn find_existing(
             found.push(ExistingOrder {
                 id,
                 is_complete: history || has_history,
-                is_ours: order.get("uuid").and_then(Value::as_str) == Some(object_uuid(event_id, "order").as_str()),
+                uuid: order.get("uuid").and_then(Value::as_str).map(String::from),
             });
         }
     }
@@ -158,7 +172,7 @@ impl OrderWriter<'_> {
     }
 
     async fn create_order(&self, plan: &PlannedOrder, event_id: &str) -> Result<String, RevelError> {
-        let uuid = object_uuid(event_id, "order");
+        let uuid = order_uuid(event_id, plan);
         let zero = amount(Cents::ZERO);
         let body = json!({
             "uuid": uuid,
@@ -207,8 +221,8 @@ impl OrderWriter<'_> {
         };
 
         let items_present = present("OrderItem").await?;
-        for (index, item) in plan.items.iter().enumerate() {
-            let uuid = object_uuid(event_id, &format!("item/{index}"));
+        for item in &plan.items {
+            let uuid = object_uuid(event_id, &format!("item/{}", item.line_id));
             if items_present.contains(&uuid) {
                 continue;
             }
@@ -230,7 +244,7 @@ impl OrderWriter<'_> {
                 "tax_amount": 0,
                 "tax_rate": 0,
                 "modifier_amount": 0,
-                "temp_sort": index,
+                "temp_sort": item.position,
                 "dining_option": self.ids.dining_option,
             });
             self.create("OrderItem", &uuid, &body).await?;

@@ -7,17 +7,40 @@ use serde_json::Value;
 use super::id_string;
 use crate::money::Cents;
 
-/// One invoice line as TripleSeat bills it.
+/// One invoice line as TripleSeat bills it: every field read, or the event refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvoiceLine {
+    /// TripleSeat's line id: what a resumed order finds its items by.
+    pub id: String,
     pub name: String,
+    /// Whole units, 1 to `MAX_QUANTITY`.
     pub quantity: i64,
     pub unit_price: Cents,
+    /// `quantity × unit_price`, checked when the line was read.
+    pub total: Cents,
 }
 
 impl InvoiceLine {
     pub fn total(&self) -> Cents {
-        self.unit_price.times(self.quantity)
+        self.total
+    }
+}
+
+/// The most units one line may order.
+pub const MAX_QUANTITY: i64 = 100_000;
+
+/// A line item that cannot be read: the event is refused rather than ordered without it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadableLine {
+    /// Which line, in words: its position, id and name as far as they could be read.
+    pub line: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl std::fmt::Display for UnreadableLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.line, self.problem)
     }
 }
 
@@ -91,8 +114,15 @@ impl EventFacts {
     }
 }
 
-/// The event's invoice, when it has one.
-pub fn find_invoice(event: &Value) -> Option<Invoice> {
+/// The event's invoice, when it has one; an error when one of its lines cannot be read.
+pub fn find_invoice(event: &Value) -> Result<Option<Invoice>, UnreadableLine> {
+    match choose_invoice(event) {
+        Some(document) => read_invoice(document).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn choose_invoice(event: &Value) -> Option<&Value> {
     let documents: Vec<&Value> = event
         .get("documents")?
         .as_array()?
@@ -109,7 +139,7 @@ pub fn find_invoice(event: &Value) -> Option<Invoice> {
             let with_items: Vec<&&Value> = documents.iter().filter(|d| has_line_items(d)).collect();
             (with_items.len() == 1).then(|| *with_items[0])
         })?;
-    Some(read_invoice(chosen))
+    Some(chosen)
 }
 
 fn is_titled_invoice(document: &Value) -> bool {
@@ -131,14 +161,21 @@ fn has_line_items(document: &Value) -> bool {
         .is_some_and(|items| !items.is_empty())
 }
 
-fn read_invoice(document: &Value) -> Invoice {
+fn read_invoice(document: &Value) -> Result<Invoice, UnreadableLine> {
     let money = |v: Option<&Value>| v.and_then(Cents::from_json);
     let financials = document.get("financials");
     let payment_set = document.get("payment_set");
     let lines = document
         .get("line_items")
         .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(read_line).collect())
+        .map(|items| {
+            items
+                .iter()
+                .enumerate()
+                .map(|(index, item)| read_line(index, item))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?
         .unwrap_or_default();
     let billing_totals = document
         .get("billing_totals")
@@ -168,19 +205,20 @@ fn read_invoice(document: &Value) -> Invoice {
         .and_then(|p| p.get("payments")?.as_array())
         .map(|payments| payments.iter().map(net_paid).sum())
         .unwrap_or(Cents::ZERO);
-    Invoice {
+    Ok(Invoice {
         lines,
         billing_totals,
         grand_total: financials.and_then(|f| money(f.get("grand_total"))),
         discounts_total: financials.and_then(|f| money(f.get("discounts_total"))),
         amount_due,
         paid,
-    }
+    })
 }
 
-/// A line with a name and a whole quantity at its unit price. A fractional quantity
-/// becomes one unit at the line's total, so the money stays exact.
-fn read_line(item: &Value) -> Option<InvoiceLine> {
+/// A line with an id, a name, a whole quantity and a unit price, whose total fits.
+/// Anything less is refused with what is wrong: a line is never dropped, and never
+/// guessed (a fractional quantity, say, is not turned into one unit).
+fn read_line(index: usize, item: &Value) -> Result<InvoiceLine, UnreadableLine> {
     let name = ["display_name", "name", "description"]
         .iter()
         .filter_map(|f| item.get(*f)?.as_str())
@@ -188,26 +226,54 @@ fn read_line(item: &Value) -> Option<InvoiceLine> {
         .find(|s| !s.is_empty())
         .unwrap_or("(unnamed item)")
         .to_string();
-    let quantity_hundredths = item.get("quantity").and_then(Cents::from_json)?;
-    let unit_price = item.get("price").and_then(Cents::from_json);
+    let id = id_string(item.get("id"));
+    let refuse = |problem: &str| UnreadableLine {
+        line: match &id {
+            Some(id) => format!("line {} (id {id}, \u{201c}{name}\u{201d})", index + 1),
+            None => format!("line {} (\u{201c}{name}\u{201d})", index + 1),
+        },
+        problem: problem.to_string(),
+    };
+    let id = id.clone().ok_or_else(|| refuse("it has no id"))?;
+    let quantity = read_quantity(item.get("quantity")).map_err(|problem| refuse(&problem))?;
     let line_total = item.get("total_price").and_then(Cents::from_json);
-    if quantity_hundredths.0 <= 0 {
-        return None;
+    let unit_price = match item.get("price").filter(|p| !p.is_null()) {
+        Some(price) => Cents::from_json(price).ok_or_else(|| refuse("its price is not an amount"))?,
+        // Without a unit price, the line's total is the price of its one unit.
+        None => line_total
+            .filter(|_| quantity == 1)
+            .ok_or_else(|| refuse("it has no price"))?,
+    };
+    if unit_price < Cents::ZERO {
+        return Err(refuse("its price is negative"));
     }
-    if quantity_hundredths.0 % 100 == 0 {
-        let quantity = quantity_hundredths.0 / 100;
-        let unit_price = unit_price.or_else(|| line_total.filter(|_| quantity == 1))?;
-        Some(InvoiceLine {
-            name,
-            quantity,
-            unit_price,
-        })
-    } else {
-        Some(InvoiceLine {
-            name,
-            quantity: 1,
-            unit_price: line_total?,
-        })
+    let total = unit_price
+        .checked_times(quantity)
+        .filter(|t| t.is_within_invoice_bound())
+        .ok_or_else(|| refuse("its price times its quantity is too large to be real"))?;
+    Ok(InvoiceLine {
+        id,
+        name,
+        quantity,
+        unit_price,
+        total,
+    })
+}
+
+/// A whole number of units from 1 to `MAX_QUANTITY`, given as a number or as text.
+fn read_quantity(value: Option<&Value>) -> Result<i64, String> {
+    let hundredths = match value {
+        None | Some(Value::Null) => return Err("it has no quantity".into()),
+        Some(Value::Bool(_)) => return Err("its quantity is true/false, not a number".into()),
+        Some(value) => Cents::from_json(value).ok_or("its quantity is not a number")?,
+    };
+    if hundredths.0 % 100 != 0 {
+        return Err(format!("its quantity {hundredths} is not a whole number of units"));
+    }
+    match hundredths.0 / 100 {
+        q if q <= 0 => Err(format!("its quantity is {q}")),
+        q if q > MAX_QUANTITY => Err(format!("its quantity {q} is more than {MAX_QUANTITY}")),
+        q => Ok(q),
     }
 }
 
@@ -245,14 +311,16 @@ mod tests {
 
     #[test]
     fn the_fixture_invoice_reads_to_the_cent() {
-        let invoice = find_invoice(&fixture()).expect("the fixture has an invoice");
+        let invoice = find_invoice(&fixture()).unwrap().expect("the fixture has an invoice");
         assert_eq!(invoice.lines.len(), 4);
         assert_eq!(
             invoice.lines[0],
             InvoiceLine {
+                id: "8800101".into(),
                 name: "Glazed Classic".into(),
                 quantity: 24,
-                unit_price: Cents(2_25)
+                unit_price: Cents(2_25),
+                total: Cents(54_00),
             }
         );
         assert_eq!(
@@ -269,23 +337,24 @@ mod tests {
     #[test]
     fn the_invoice_is_found_by_view_name_or_as_the_only_document_with_items() {
         let by_view = json!({"documents": [
-            {"title": "Order", "views": [{"name": "Invoice"}], "line_items": [{"display_name": "A", "quantity": 1, "price": 1}]}
+            {"title": "Order", "views": [{"name": "Invoice"}], "line_items": [{"id": 1, "display_name": "A", "quantity": 1, "price": 1}]}
         ]});
-        assert_eq!(find_invoice(&by_view).unwrap().lines.len(), 1);
+        let found = |event: &Value| find_invoice(event).unwrap();
+        assert_eq!(found(&by_view).unwrap().lines.len(), 1);
         let only_items = json!({"documents": [
             {"title": "BEO", "line_items": []},
-            {"title": "Proposal", "line_items": [{"display_name": "A", "quantity": "2", "price": "1.50"}]}
+            {"title": "Proposal", "line_items": [{"id": "7", "display_name": "A", "quantity": "2", "price": "1.50"}]}
         ]});
-        assert_eq!(find_invoice(&only_items).unwrap().lines[0].total(), Cents(3_00));
+        assert_eq!(found(&only_items).unwrap().lines[0].total(), Cents(3_00));
         let two_with_items = json!({"documents": [
-            {"title": "Proposal A", "line_items": [{"display_name": "A", "quantity": 1, "price": 1}]},
-            {"title": "Proposal B", "line_items": [{"display_name": "B", "quantity": 1, "price": 1}]}
+            {"title": "Proposal A", "line_items": [{"id": 1, "display_name": "A", "quantity": 1, "price": 1}]},
+            {"title": "Proposal B", "line_items": [{"id": 2, "display_name": "B", "quantity": 1, "price": 1}]}
         ]});
-        assert!(find_invoice(&two_with_items).is_none());
+        assert!(found(&two_with_items).is_none());
         let deleted = json!({"documents": [{"title": "Invoice", "deleted_at": "01/01/2026", "line_items": []}]});
-        assert!(find_invoice(&deleted).is_none());
-        assert!(find_invoice(&json!({"documents": []})).is_none());
-        assert!(find_invoice(&json!({})).is_none());
+        assert!(found(&deleted).is_none());
+        assert!(found(&json!({"documents": []})).is_none());
+        assert!(found(&json!({})).is_none());
     }
 
     #[test]
@@ -316,32 +385,76 @@ mod tests {
     fn lines_read_quantities_and_prices_from_strings_or_numbers() {
         let cases = [
             (
-                json!({"display_name": "A", "quantity": 24, "price": "2.25"}),
-                Some(("A", 24, 2_25)),
+                json!({"id": 1, "display_name": "A", "quantity": 24, "price": "2.25"}),
+                ("A", 24, 2_25),
             ),
             (
-                json!({"display_name": "A", "quantity": "12.0", "price": 2.75}),
-                Some(("A", 12, 2_75)),
+                json!({"id": "2", "display_name": "A", "quantity": "12.0", "price": 2.75}),
+                ("A", 12, 2_75),
             ),
             (
-                json!({"display_name": "A", "quantity": "1.5", "price": "10", "total_price": "15.00"}),
-                Some(("A", 1, 15_00)),
+                json!({"id": 3, "name": " B ", "quantity": 1, "total_price": "4.00"}),
+                ("B", 1, 4_00),
             ),
             (
-                json!({"name": " B ", "quantity": 1, "total_price": "4.00"}),
-                Some(("B", 1, 4_00)),
+                json!({"id": 4, "display_name": "Free", "quantity": 3, "price": "0"}),
+                ("Free", 3, 0),
             ),
-            (json!({"display_name": "A", "quantity": 0, "price": "1"}), None),
-            (json!({"display_name": "A", "price": "1"}), None),
         ];
-        for (item, expected) in cases {
-            let line = read_line(&item);
+        for (item, (name, quantity, price)) in cases {
+            let line = read_line(0, &item).unwrap();
             assert_eq!(
-                line.as_ref().map(|l| (l.name.as_str(), l.quantity, l.unit_price.0)),
-                expected,
+                (line.name.as_str(), line.quantity, line.unit_price.0),
+                (name, quantity, price),
                 "{item}"
             );
+            assert_eq!(line.total, Cents(price * quantity));
         }
+    }
+
+    #[test]
+    fn a_line_that_cannot_be_read_is_refused_saying_which_and_why() {
+        let line = |fields: Value| {
+            let mut item = json!({"id": 8800102, "display_name": "Maple Bar", "quantity": 12, "price": "2.75"});
+            for (key, value) in fields.as_object().unwrap() {
+                item[key] = value.clone();
+            }
+            read_line(1, &item).map(|l| l.quantity).unwrap_err()
+        };
+        let cases = [
+            (json!({"quantity": null}), "it has no quantity"),
+            (json!({"quantity": 0}), "its quantity is 0"),
+            (json!({"quantity": -24}), "its quantity is -24"),
+            (json!({"quantity": true}), "its quantity is true/false, not a number"),
+            (json!({"quantity": "a dozen"}), "its quantity is not a number"),
+            (
+                json!({"quantity": 1.5}),
+                "its quantity 1.50 is not a whole number of units",
+            ),
+            (json!({"quantity": i64::MAX}), "is not a number"),
+            (json!({"quantity": 1_000_001}), "is more than 100000"),
+            (json!({"price": null}), "it has no price"),
+            (json!({"price": "n/a"}), "its price is not an amount"),
+            (json!({"price": "-2.75"}), "its price is negative"),
+            (
+                json!({"quantity": 100_000, "price": "99999999999.00"}),
+                "too large to be real",
+            ),
+            (json!({"id": null}), "it has no id"),
+        ];
+        for (fields, problem) in cases {
+            let refused = line(fields.clone());
+            assert!(refused.problem.contains(problem), "{fields}: {refused}");
+            assert!(refused.line.starts_with("line 2"), "{refused}");
+            assert!(refused.line.contains("Maple Bar"), "{refused}");
+        }
+        let mut event = fixture();
+        event["documents"][1]["line_items"][2]["quantity"] = json!(null);
+        let refused = find_invoice(&event).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "line 3 (id 8800103, \u{201c}Chocolate Sprinkle Ring\u{201d}): it has no quantity"
+        );
     }
 
     #[test]
