@@ -161,3 +161,70 @@ fn group_thousands(n: u64) -> String {
     }
     grouped
 }
+
+/// An invoice the way TripleSeat sends it, with `lines` of (quantity, unit price in
+/// cents), a discount, tax and fees, and paid in full.
+fn invoice_event(lines: &[(i64, i64)], discount: i64, tax: i64, fees: i64) -> Value {
+    let items: Vec<Value> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, (quantity, price))| {
+            json!({"id": 9000 + i, "display_name": format!("Catering Item {i:03}"), "quantity": quantity,
+                   "price": Cents(*price).to_string(), "total_price": Cents(price * quantity).to_string()})
+        })
+        .collect();
+    let subtotal: i64 = lines.iter().map(|(q, p)| q * p).sum();
+    let grand_total = subtotal - discount + tax + fees;
+    json!({
+        "id": 61234567, "status": "DEFINITE",
+        "documents": [{
+            "title": "Invoice", "line_items": items,
+            "billing_totals": [
+                {"description": "Sales Tax", "total_price": Cents(tax).to_string()},
+                {"description": "Service Fee", "total_price": Cents(fees).to_string()},
+            ],
+            "financials": {"grand_total": Cents(grand_total).to_string(), "discounts_total": Cents(-discount).to_string(), "amount_due": "0.00"},
+            "payment_set": {"payments": [{"amount": Cents(grand_total).to_string(), "state": "paid"}]},
+        }]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn a_readable_invoice_plans_every_line_once_and_to_its_total(
+        lines in proptest::collection::vec((1i64..500, 0i64..50_000), 1..40),
+        discount_share in 0i64..50,
+        tax in 0i64..100_000,
+        fees in 0i64..100_000,
+    ) {
+        use connector::config::{Location, Rules};
+        use connector::pipeline::validation::validate;
+        use connector::revel::catalog::Product;
+        use connector::revel::order_plan::{plan_order, Matching};
+
+        let subtotal: i64 = lines.iter().map(|(q, p)| q * p).sum();
+        let discount = subtotal * discount_share / 100;
+        let event = invoice_event(&lines, discount, tax, fees);
+        let rules = Rules { inject_statuses: vec!["DEFINITE".into()], require_closed_invoice: true, require_full_payment: true };
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 5, 16).unwrap();
+        let validated = validate(&event, "61234567", day, &rules).expect("a readable, paid invoice validates");
+        let catalog: Vec<Product> = (0..lines.len())
+            .map(|i| Product::new((500 + i).to_string(), &format!("Catering Item {i:03}"), None))
+            .collect();
+        let location = Location { site_id: "15901".into(), name: "Summerlin".into(), revel_establishment: "4".into(), timezone: chrono_tz::America::Los_Angeles };
+        let matching = Matching { catalog: Some(&catalog), threshold: 0.75, allow_partial: false };
+        let plan = plan_order(&validated, &location, &matching).expect("every line matches its product");
+
+        prop_assert_eq!(plan.total, validated.totals.grand_total);
+        prop_assert_eq!(plan.subtotal - plan.discount + plan.tax + plan.surcharge, plan.total);
+        let planned: Vec<&str> = plan.items.iter().map(|i| i.line_id.as_str()).collect();
+        let invoiced: Vec<String> = (0..lines.len()).map(|i| (9000 + i).to_string()).collect();
+        prop_assert_eq!(planned, invoiced.iter().map(String::as_str).collect::<Vec<_>>(), "every line once, in order");
+        for (item, (quantity, price)) in plan.items.iter().zip(&lines) {
+            prop_assert_eq!((item.quantity, item.unit_price), (*quantity, Cents(*price)));
+        }
+        prop_assert!(plan.is_fully_paid);
+    }
+}

@@ -760,7 +760,13 @@ impl<'a> Run<'a> {
         };
         let reason = outcome.reason();
         let event_id = facts.event_id.as_deref().unwrap_or("");
-        if !self.is_first_notice(event_id, &reason).await {
+        // A different detail (another unreadable line, a partial order that can no
+        // longer be resumed) is news of its own.
+        let notice = match &detail {
+            Some(detail) => format!("{reason}/{}", notice_digest(detail)),
+            None => reason.clone(),
+        };
+        if !self.is_first_notice(event_id, &notice).await {
             tracing::info!(
                 "Email: this failure of this event was reported already (once a day from the sweep, once in {} minutes otherwise)",
                 FAILURE_EMAIL_WINDOW.as_secs() / 60
@@ -821,6 +827,12 @@ impl<'a> Run<'a> {
             answered_reason: answered,
         });
     }
+}
+
+/// A short, stable digest of a failure's detail, for the notice key.
+fn notice_digest(detail: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(detail.as_bytes())[..4])
 }
 
 /// The same failure of the same event (or of no event) is emailed once in this long:

@@ -475,3 +475,80 @@ async fn two_orders_for_one_event_are_a_loud_failure_not_already_injected() {
         "{metrics}"
     );
 }
+
+/// The products of an order's items, in invoice order.
+fn item_products(app: &crate::helpers::TestApp, order: &Value) -> Vec<String> {
+    let mut items = app.fakes.revel.children("OrderItem", &order["id"]);
+    items.sort_by_key(|i| i["temp_sort"].as_u64());
+    items
+        .iter()
+        .map(|i| i["product"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_resume_after_a_catalogue_change_writes_exactly_the_missing_lines() {
+    // Partial orders allowed; the catalogue read fresh each run.
+    let app = AppBuilder::new()
+        .env("ALLOW_PARTIAL_ORDERS", "true")
+        .env("CATALOG_TTL_SECS", "0")
+        .spawn()
+        .await;
+    let mut event = paid_event();
+    event["documents"][1]["line_items"][1]["display_name"] = json!("Vegan Quiche Platter");
+    // Lines 1 and 3 are written, line 4 fails: a partial order of A and C (B is unmatched).
+    app.fakes
+        .revel
+        .plan()
+        .fail_after(Some("POST"), "/resources/OrderItem/", 2, Fault::Status(400), 1);
+    let body = webhook("UPDATE_EVENT", event.clone());
+    app.post_signed(&body).await.assert_reason("REVEL_PARTIAL_ORDER");
+    let order = order_of(&app);
+    assert_eq!(app.fakes.revel.children("OrderItem", &order["id"]).len(), 2);
+
+    // The catalogue gains the product for line 2; the redelivery resumes the order.
+    let quiche = app.fakes.revel.add_product(4, "Vegan Quiche Platter", "18.00");
+    app.post_signed(&body).await.assert_reason("REVEL_INJECTED");
+    let order = order_of(&app);
+    let products = item_products(&app, &order);
+    assert_eq!(products.len(), 4, "each line exactly once: {products:?}");
+    assert_eq!(products[1], format!("/resources/Product/{quiche}/"));
+    let distinct: std::collections::BTreeSet<&String> = products.iter().collect();
+    assert_eq!(distinct.len(), 4, "no line written twice: {products:?}");
+    assert_eq!(app.fakes.revel.objects("Order")[0]["final_total"].to_string(), "137.70");
+}
+
+#[tokio::test]
+async fn a_partial_order_is_never_completed_from_an_invoice_that_changed_since() {
+    let app = spawn_app().await;
+    app.fakes
+        .revel
+        .plan()
+        .fail(Some("POST"), "/resources/Payment/", Fault::Status(400), 1);
+    let event = paid_event();
+    app.post_signed(&webhook("UPDATE_EVENT", event.clone()))
+        .await
+        .assert_reason("REVEL_PARTIAL_ORDER");
+    let order = order_of(&app);
+    let writes_before = app.fakes.revel.write_calls();
+
+    // The invoice gains a line before the redelivery.
+    let mut changed = event;
+    changed["updated_at"] = json!("05/16/2026 07:00 AM");
+    let extra = json!({"id": 8800199, "display_name": "Coffee Carafe", "quantity": 1, "price": "18.00", "total_price": "18.00"});
+    changed["documents"][1]["line_items"]
+        .as_array_mut()
+        .unwrap()
+        .push(extra);
+    let answer = app.post_signed(&webhook("UPDATE_EVENT", changed)).await;
+    answer.assert_reason("REVEL_PARTIAL_ORDER");
+    assert_eq!(answer.json["revel_order_id"], json!(order["id"].to_string()));
+    assert_eq!(app.fakes.revel.write_calls(), writes_before, "nothing more was written");
+    assert_eq!(app.fakes.revel.children("OrderItem", &order["id"]).len(), 4);
+    let emails = app.settled_emails().await;
+    let last = emails.last().unwrap()["content"][0]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(last.contains("not started from the event's current invoice"), "{last}");
+}
