@@ -211,7 +211,7 @@ proptest! {
         let day = chrono::NaiveDate::from_ymd_opt(2026, 5, 16).unwrap();
         let validated = validate(&event, "61234567", day, &rules).expect("a readable, paid invoice validates");
         let catalog: Vec<Product> = (0..lines.len())
-            .map(|i| Product::new((500 + i).to_string(), &format!("Catering Item {i:03}"), None))
+            .map(|i| Product::new((500 + i).to_string(), format!("Catering Item {i:03}"), None))
             .collect();
         let location = Location { site_id: "15901".into(), name: "Summerlin".into(), revel_establishment: "4".into(), timezone: chrono_tz::America::Los_Angeles };
         let matching = Matching { catalog: Some(&catalog), threshold: 0.75, allow_partial: false };
