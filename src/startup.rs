@@ -22,7 +22,6 @@ use crate::metrics::Metrics;
 use crate::pipeline::single_flight::EventTurns;
 use crate::pipeline::{Clock, Services};
 use crate::revel::catalog::CatalogCache;
-use crate::revel::client::RevelClient;
 use crate::store::background::Writes;
 use crate::store::{OpenError, Store};
 use crate::sweep::Sweeper;
@@ -99,6 +98,8 @@ impl Application {
                 config.email_retry,
             )
         });
+        let (revel, revel_writer) =
+            crate::revel::client::connect(&config.revel, http.clone(), retry, Arc::clone(&metrics));
         let services = Arc::new(Services {
             tripleseat: TripleseatClient::new(
                 &config.tripleseat,
@@ -107,7 +108,8 @@ impl Application {
                 Arc::clone(&metrics),
                 Arc::clone(&store),
             ),
-            revel: RevelClient::new(&config.revel, http, retry, Arc::clone(&metrics)),
+            revel,
+            revel_writer,
             catalog: CatalogCache::new(config.catalog_ttl),
             turns: EventTurns::default(),
             deliveries: IdempotencyStore::new(config.idempotency_ttl, config.idempotency_max_entries),

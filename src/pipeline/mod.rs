@@ -24,7 +24,7 @@ use crate::email::templates;
 use crate::idempotency::{Claim, IdempotencyStore};
 use crate::metrics::Metrics;
 use crate::revel::catalog::{CatalogCache, Product};
-use crate::revel::client::{RevelClient, RevelError};
+use crate::revel::client::{RevelError, RevelReader, RevelWriter};
 use crate::revel::order_plan::{plan_order, Matching, PlannedOrder};
 use crate::revel::writer::{find_existing, OrderWriter, WriteResult, WriterIds};
 use crate::store::background::Writes;
@@ -49,7 +49,10 @@ pub struct Services {
     pub config: Arc<Config>,
     pub clock: Clock,
     pub tripleseat: TripleseatClient,
-    pub revel: RevelClient,
+    /// Revel, read-only: all a dry run ever gets.
+    pub revel: RevelReader,
+    /// Revel with writes: a run has it only when it is not dry (`Run::revel_writer`).
+    pub revel_writer: RevelWriter,
     pub catalog: CatalogCache,
     pub turns: EventTurns,
     /// The production delivery store; `/test/webhook` never sees it.
@@ -307,6 +310,8 @@ struct Run<'a> {
     mode: Mode,
     is_dry_run: bool,
     outbox: Option<&'a Outbox>,
+    /// `None` in a dry run: it has only the read-only `services.revel`.
+    revel_writer: Option<&'a RevelWriter>,
     now: DateTime<Utc>,
     started: Instant,
     deadline: Instant,
@@ -337,6 +342,7 @@ impl<'a> Run<'a> {
             mode,
             is_dry_run,
             outbox: if is_dry_run { None } else { services.outbox.as_ref() },
+            revel_writer: (!is_dry_run).then_some(&services.revel_writer),
             now: (services.clock)(),
             started,
             deadline: started + services.config.webhook_deadline,
@@ -654,12 +660,16 @@ impl<'a> Run<'a> {
             tracing::error!(missing = %missing.join(", "), "Revel: ids not configured (REVEL_WRITE_FAILED)");
             Outcome::RevelWriteFailed
         })?;
+        let Some(revel_writer) = self.revel_writer else {
+            tracing::error!("Revel: a dry run reached the write step; nothing written (REVEL_WRITE_FAILED)");
+            return Err(Outcome::RevelWriteFailed);
+        };
         // From here the write runs to its end even past the deadline: never cut half-way.
         if !self.progress.start_writing() {
             return Err(Outcome::EventDataUnavailable); // the deadline's verdict, already given
         }
         let writer = OrderWriter {
-            client: revel,
+            client: revel_writer,
             ids,
             timezone: location.timezone,
             now: self.now,

@@ -10,7 +10,7 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::client::{RevelClient, RevelError};
+use super::client::{RevelError, RevelReader};
 use super::product_match::normalize;
 use crate::money::Cents;
 use crate::tripleseat::id_string;
@@ -53,7 +53,7 @@ impl CatalogCache {
 
     pub async fn products(
         &self,
-        client: &RevelClient,
+        client: &RevelReader,
         establishment: &str,
         deadline: Option<Instant>,
     ) -> Result<Arc<Vec<Product>>, RevelError> {

@@ -1,7 +1,9 @@
 //! The Revel REST client: `API-AUTHENTICATION: key:secret`, JSON in and out,
 //! Tastypie lists followed page by page through `meta.next`, reads retried under
-//! the shared policy. Writes are single tries classified for the writer, which
-//! alone knows how to retry a write without duplicating it.
+//! the shared policy. Two handles: `RevelReader` can only read (dry runs, lookups,
+//! the catalogue, `/test/revel` get nothing else), `RevelWriter` also writes, with
+//! single tries classified for the writer, which alone knows how to retry a write
+//! without duplicating it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,7 +44,9 @@ pub enum RevelError {
 /// The most pages a list may have; a catalogue of 100 000 products at 100 a page.
 const MAX_PAGES: usize = 1_000;
 
-pub struct RevelClient {
+/// Revel, read-only: nothing reachable from it can write.
+#[derive(Clone)]
+pub struct RevelReader {
     http: reqwest::Client,
     metrics: Arc<Metrics>,
     base: Option<String>,
@@ -50,17 +54,43 @@ pub struct RevelClient {
     retry: RetryPolicy,
 }
 
-impl RevelClient {
-    pub fn new(config: &RevelConfig, http: reqwest::Client, retry: RetryPolicy, metrics: Arc<Metrics>) -> RevelClient {
-        RevelClient {
-            http,
-            metrics,
-            base: config.api_base.clone(),
-            credentials: config.credentials.clone(),
-            retry,
-        }
+/// Revel, read and write: held by the pipeline for runs that are not dry.
+pub struct RevelWriter(RevelReader);
+
+/// The two handles on one Revel tenant.
+pub fn connect(
+    config: &RevelConfig,
+    http: reqwest::Client,
+    retry: RetryPolicy,
+    metrics: Arc<Metrics>,
+) -> (RevelReader, RevelWriter) {
+    let reader = RevelReader {
+        http,
+        metrics,
+        base: config.api_base.clone(),
+        credentials: config.credentials.clone(),
+        retry,
+    };
+    (reader.clone(), RevelWriter(reader))
+}
+
+impl RevelWriter {
+    pub fn reader(&self) -> &RevelReader {
+        &self.0
     }
 
+    /// One POST; the caller decides whether and how to retry.
+    pub async fn post(&self, path: &str, body: &Value) -> Result<Value, RevelError> {
+        self.0.send(Method::POST, path, Some(body)).await
+    }
+
+    /// One PATCH; PATCHes set absolute values, so repeating one is harmless.
+    pub async fn patch(&self, path: &str, body: &Value) -> Result<Value, RevelError> {
+        self.0.send(Method::PATCH, path, Some(body)).await
+    }
+}
+
+impl RevelReader {
     pub fn is_configured(&self) -> bool {
         self.base.is_some() && self.credentials.is_some()
     }
@@ -101,16 +131,6 @@ impl RevelClient {
                 .map(|n| self.relative(n));
         }
         Err(RevelError::Malformed)
-    }
-
-    /// One POST; the caller decides whether and how to retry.
-    pub async fn post(&self, path: &str, body: &Value) -> Result<Value, RevelError> {
-        self.send(Method::POST, path, Some(body)).await
-    }
-
-    /// One PATCH; PATCHes set absolute values, so repeating one is harmless.
-    pub async fn patch(&self, path: &str, body: &Value) -> Result<Value, RevelError> {
-        self.send(Method::PATCH, path, Some(body)).await
     }
 
     async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value, RevelError> {

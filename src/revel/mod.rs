@@ -1,6 +1,7 @@
 //! Everything that speaks Revel: the REST client, the product catalogue, matching
 //! invoice lines to products, the order plan, and the resumable order writer.
 
+pub mod bodies;
 pub mod catalog;
 pub mod client;
 pub mod order_plan;

@@ -12,19 +12,23 @@
 //! * after an ambiguous failure (timeout, reset, 5xx after sending) the writer looks
 //!   the uuid up before sending again, so a retried write never duplicates.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::client::{RevelClient, RevelError};
+use super::bodies::{self, Amount, Context};
+use super::client::{RevelError, RevelReader, RevelWriter};
 use super::order_plan::PlannedOrder;
 use super::{legacy_local_id, local_id};
 use crate::config::RevelIds;
 use crate::config::RevelTotals;
 use crate::money::Cents;
 use crate::tripleseat::id_string;
-use crate::upstream::encode_component;
+use crate::upstream::{encode_component, with_retry, Failure};
 
 /// An order already in Revel for this event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,7 +113,7 @@ pub fn order_uuid(event_id: &str, plan: &PlannedOrder) -> String {
 /// Every order Revel holds for the event, under either `local_id` form. More than one
 /// is a duplicate the caller must not paper over.
 pub async fn find_existing(
-    client: &RevelClient,
+    client: &RevelReader,
     establishment: &str,
     event_id: &str,
     deadline: Option<tokio::time::Instant>,
@@ -144,7 +148,7 @@ pub async fn find_existing(
 }
 
 pub struct OrderWriter<'a> {
-    pub client: &'a RevelClient,
+    pub client: &'a RevelWriter,
     pub ids: WriterIds,
     pub timezone: Tz,
     pub now: DateTime<Utc>,
@@ -153,50 +157,42 @@ pub struct OrderWriter<'a> {
 }
 
 impl OrderWriter<'_> {
-    /// Creates the order, or completes `existing` (one of ours, incomplete).
+    fn context(&self) -> Context {
+        Context {
+            user: self.ids.user,
+            station: self.ids.station,
+            dining_option: self.ids.dining_option,
+            payment_type: self.ids.payment_type,
+            discount: self.ids.discount,
+            timezone: self.timezone,
+            now: self.now,
+        }
+    }
+
+    /// Creates the order, or completes `existing` (one of ours, for this invoice).
     pub async fn write(&self, plan: &PlannedOrder, event_id: &str, existing: Option<&ExistingOrder>) -> WriteResult {
+        let context = self.context();
         let (order_id, is_new) = match existing {
             Some(order) => {
                 tracing::info!(order_id = %order.id, "Revel: resuming an incomplete order");
                 (order.id.clone(), false)
             }
-            None => match self.create_order(plan, event_id).await {
+            None => match self.create_order(plan, event_id, &context).await {
                 Ok(id) => (id, true),
                 Err(error) => return WriteResult::Failed(error),
             },
         };
-        match self.complete(&order_id, plan, event_id, is_new).await {
+        match self.complete(&order_id, plan, event_id, is_new, &context).await {
             Ok(()) => WriteResult::Injected { order_id },
             Err(error) => WriteResult::Partial { order_id, error },
         }
     }
 
-    async fn create_order(&self, plan: &PlannedOrder, event_id: &str) -> Result<String, RevelError> {
+    async fn create_order(&self, plan: &PlannedOrder, event_id: &str, context: &Context) -> Result<String, RevelError> {
         let uuid = order_uuid(event_id, plan);
-        let zero = amount(Cents::ZERO);
-        let body = json!({
-            "uuid": uuid,
-            "establishment": format!("/enterprise/Establishment/{}/", plan.establishment),
-            "local_id": plan.local_id,
-            "notes": plan.notes,
-            "call_name": plan.call_name.clone().unwrap_or_default(),
-            "web_order": true,
-            "pos_mode": "Q",
-            "created_date": self.timestamp(),
-            "updated_date": self.timestamp(),
-            "created_by": self.user(),
-            "updated_by": self.user(),
-            "station": self.station(),
-            "created_at": self.station(),
-            "last_updated_at": self.station(),
-            "dining_option": self.ids.dining_option,
-            "final_total": zero,
-            "subtotal": zero,
-            "tax": zero,
-            "remaining_due": zero,
-            "surcharge": zero,
-        });
-        let order = self.create("Order", &uuid, &body).await?;
+        let order = self
+            .create("Order", &uuid, &bodies::order(plan, uuid.clone(), context))
+            .await?;
         let id = id_string(order.get("id")).ok_or(RevelError::Malformed)?;
         tracing::info!(order_id = %id, "Revel: order created");
         Ok(id)
@@ -210,8 +206,8 @@ impl OrderWriter<'_> {
         plan: &PlannedOrder,
         event_id: &str,
         is_new: bool,
+        context: &Context,
     ) -> Result<(), RevelError> {
-        let order_uri = format!("/resources/Order/{order_id}/");
         let present = |resource: &'static str| async move {
             if is_new {
                 Ok(Vec::new())
@@ -219,168 +215,98 @@ impl OrderWriter<'_> {
                 self.child_uuids(resource, order_id).await
             }
         };
+        let order_uri = format!("/resources/Order/{order_id}/");
 
         let items_present = present("OrderItem").await?;
         for item in &plan.items {
             let uuid = object_uuid(event_id, &format!("item/{}", item.line_id));
-            if items_present.contains(&uuid) {
-                continue;
+            if !items_present.contains(&uuid) {
+                let body = bodies::order_item(item, order_id, uuid.clone(), context).ok_or(RevelError::Malformed)?;
+                self.create("OrderItem", &uuid, &body).await?;
             }
-            let product = item.product_id.as_deref().ok_or(RevelError::Malformed)?;
-            let price = amount(item.unit_price);
-            let body = json!({
-                "uuid": uuid,
-                "order": order_uri,
-                "product": format!("/resources/Product/{product}/"),
-                "quantity": item.quantity,
-                "price": price,
-                "initial_price": price,
-                "price_to_display": price,
-                "created_by": self.user(),
-                "updated_by": self.user(),
-                "station": self.station(),
-                "created_date": self.timestamp(),
-                "updated_date": self.timestamp(),
-                "tax_amount": 0,
-                "tax_rate": 0,
-                "modifier_amount": 0,
-                "temp_sort": item.position,
-                "dining_option": self.ids.dining_option,
-            });
-            self.create("OrderItem", &uuid, &body).await?;
         }
-
         // The discount goes on after the items: applied before them, Revel kept it at 0.00.
-        if let (true, Some(discount)) = (plan.discount > Cents::ZERO, self.ids.discount) {
-            self.patch(
-                &order_uri,
-                json!({
-                    "discount": format!("/resources/Discount/{discount}/"),
-                    "discount_amount": amount(plan.discount),
-                    "discount_rule_amount": amount(plan.discount),
-                    "discount_reason": plan.notes,
-                    "discounted_by": self.user(),
-                }),
-            )
-            .await?;
+        if let Some(body) = bodies::discount(plan, context) {
+            self.patch(&order_uri, &body).await?;
         }
-
-        if plan.payment > Cents::ZERO {
-            let uuid = object_uuid(event_id, "payment");
+        let uuid = object_uuid(event_id, "payment");
+        if let Some(body) = bodies::payment(plan, order_id, uuid.clone(), context) {
             if !present("Payment").await?.contains(&uuid) {
-                let body = json!({
-                    "uuid": uuid,
-                    "order": order_uri,
-                    "payment_type": self.ids.payment_type,
-                    "amount": plan.payment.to_string(),
-                    "tip": "0.00",
-                    "payment_date": self.timestamp(),
-                    "created_date": self.timestamp(),
-                    "updated_date": self.timestamp(),
-                    "created_by": self.user(),
-                    "updated_by": self.user(),
-                    "station": self.station(),
-                    "establishment": format!("/enterprise/Establishment/{}/", plan.establishment),
-                });
                 self.create("Payment", &uuid, &body).await?;
             }
         }
-
-        let finalize = finalize_body(plan, self.totals, self.ids.discount);
-        let finalized = self.patch(&order_uri, finalize).await?;
+        let finalized = self
+            .patch(&order_uri, &finalize_body(plan, self.totals, self.ids.discount))
+            .await?;
         // `printed` did not always stick the first time in production.
         if finalized.get("printed").and_then(Value::as_bool) == Some(false) {
-            self.patch(&order_uri, json!({"printed": true})).await?;
+            self.patch(&order_uri, &json!({"printed": true})).await?;
         }
-
         let uuid = object_uuid(event_id, "history");
         if !present("OrderHistory").await?.contains(&uuid) {
-            let mut history = json!({
-                "uuid": uuid,
-                "order": order_uri,
-                "order_opened_by": self.user(),
-                "order_opened_at": self.station(),
-                "opened": self.timestamp(),
-            });
-            if plan.is_fully_paid {
-                history["closed"] = json!(self.timestamp());
-            }
-            self.create("OrderHistory", &uuid, &history).await?;
+            let body = bodies::history(plan, order_id, uuid.clone(), context);
+            self.create("OrderHistory", &uuid, &body).await?;
         }
         tracing::info!(order_id, items = plan.items.len(), total = %plan.total, "Revel: order complete");
         Ok(())
     }
 
-    /// POSTs a new object, retrying without ever creating it twice: after an
-    /// ambiguous failure the uuid is looked up before the next send.
-    async fn create(&self, resource: &str, uuid: &str, body: &Value) -> Result<Value, RevelError> {
-        let policy = self.client.retry_policy();
+    /// POSTs a new object through the one retry path, never creating it twice: after
+    /// an ambiguous failure the uuid is looked up before the next send (and once more
+    /// when the tries are spent).
+    async fn create(&self, resource: &str, uuid: &str, body: &impl Serialize) -> Result<Value, RevelError> {
+        let body = serde_json::to_value(body).map_err(|_| RevelError::Malformed)?;
         let path = format!("/resources/{resource}/");
-        let mut was_ambiguous = false;
-        let mut last_error = RevelError::Unreachable;
-        for attempt in 1..=policy.attempts {
-            if was_ambiguous {
-                if let Some(found) = self.find_by_uuid(resource, uuid).await? {
-                    tracing::info!(resource, "Revel: an ambiguous write had gone through");
-                    return Ok(found);
+        let was_ambiguous = AtomicBool::new(false);
+        let created = with_retry(self.client.reader().retry_policy(), None, |attempt| {
+            let (path, body, was_ambiguous) = (&path, &body, &was_ambiguous);
+            async move {
+                if was_ambiguous.load(Ordering::Relaxed) {
+                    if let Some(found) = self.find_by_uuid(resource, uuid).await.map_err(Failure::Fatal)? {
+                        tracing::info!(resource, "Revel: an ambiguous write had gone through");
+                        return Ok(found);
+                    }
+                }
+                match self.client.post(path, body).await {
+                    Ok(created) if id_string(created.get("id")).is_some() => Ok(created),
+                    // Tastypie may answer 201 without a body: read back what was stored.
+                    Ok(_) => self
+                        .find_by_uuid(resource, uuid)
+                        .await
+                        .map_err(Failure::Fatal)?
+                        .ok_or(Failure::Fatal(RevelError::Malformed)),
+                    Err(error) => {
+                        if matches!(error, RevelError::Ambiguous(_)) {
+                            was_ambiguous.store(true, Ordering::Relaxed);
+                        }
+                        tracing::warn!(resource, attempt, %error, "Revel write failed");
+                        Err(classify_write(error))
+                    }
                 }
             }
-            let wait = match self.client.post(&path, body).await {
-                Ok(created) if id_string(created.get("id")).is_some() => return Ok(created),
-                // Tastypie may answer 201 without a body: read back what was stored.
-                Ok(_) => return self.find_by_uuid(resource, uuid).await?.ok_or(RevelError::Malformed),
-                Err(RevelError::RateLimited { retry_after }) => {
-                    was_ambiguous = false;
-                    last_error = RevelError::RateLimited { retry_after };
-                    retry_after.unwrap_or_else(|| policy.backoff(attempt)).min(policy.max)
-                }
-                Err(error @ (RevelError::Ambiguous(_) | RevelError::Unreachable)) => {
-                    was_ambiguous = was_ambiguous || matches!(error, RevelError::Ambiguous(_));
-                    tracing::warn!(resource, attempt, %error, "Revel write failed; will check and retry");
-                    last_error = error;
-                    policy.backoff(attempt)
-                }
-                Err(error) => return Err(error),
-            };
-            if attempt < policy.attempts {
-                tokio::time::sleep(wait).await;
+        })
+        .await;
+        match created {
+            Err(error) if was_ambiguous.load(Ordering::Relaxed) => {
+                self.find_by_uuid(resource, uuid).await?.ok_or(error)
             }
+            other => other,
         }
-        if was_ambiguous {
-            if let Some(found) = self.find_by_uuid(resource, uuid).await? {
-                return Ok(found);
-            }
-        }
-        Err(last_error)
     }
 
     /// PATCHes set absolute values, so a retry after any failure is safe.
-    async fn patch(&self, path: &str, body: Value) -> Result<Value, RevelError> {
-        let policy = self.client.retry_policy();
-        let mut last_error = RevelError::Unreachable;
-        for attempt in 1..=policy.attempts {
-            let wait = match self.client.patch(path, &body).await {
-                Ok(updated) => return Ok(updated),
-                Err(RevelError::RateLimited { retry_after }) => {
-                    last_error = RevelError::RateLimited { retry_after };
-                    retry_after.unwrap_or_else(|| policy.backoff(attempt)).min(policy.max)
-                }
-                Err(error @ (RevelError::Ambiguous(_) | RevelError::Unreachable)) => {
-                    last_error = error;
-                    policy.backoff(attempt)
-                }
-                Err(error) => return Err(error),
-            };
-            if attempt < policy.attempts {
-                tokio::time::sleep(wait).await;
-            }
-        }
-        Err(last_error)
+    async fn patch(&self, path: &str, body: &impl Serialize) -> Result<Value, RevelError> {
+        let body = serde_json::to_value(body).map_err(|_| RevelError::Malformed)?;
+        with_retry(self.client.reader().retry_policy(), None, |_| async {
+            self.client.patch(path, &body).await.map_err(classify_write)
+        })
+        .await
     }
 
     async fn find_by_uuid(&self, resource: &str, uuid: &str) -> Result<Option<Value>, RevelError> {
         let found = self
             .client
+            .reader()
             .list(&format!("/resources/{resource}/?uuid={uuid}"), None)
             .await?;
         Ok(found
@@ -391,6 +317,7 @@ impl OrderWriter<'_> {
     async fn child_uuids(&self, resource: &str, order_id: &str) -> Result<Vec<String>, RevelError> {
         let children = self
             .client
+            .reader()
             .list(&format!("/resources/{resource}/?order={order_id}&limit=100"), None)
             .await?;
         let order_uri = format!("/resources/Order/{order_id}/");
@@ -400,21 +327,15 @@ impl OrderWriter<'_> {
             .filter_map(|c| c.get("uuid")?.as_str().map(String::from))
             .collect())
     }
+}
 
-    fn user(&self) -> String {
-        format!("/enterprise/User/{}/", self.ids.user)
-    }
-
-    fn station(&self) -> String {
-        format!("/resources/PosStation/{}/", self.ids.station)
-    }
-
-    /// Naive site-local time: Revel files orders under the business date it reads.
-    fn timestamp(&self) -> String {
-        self.now
-            .with_timezone(&self.timezone)
-            .format("%Y-%m-%dT%H:%M:%S")
-            .to_string()
+/// How a failed write is retried: after Revel's own wait on a 429, after the usual
+/// backoff when it may not have arrived or been applied, never when it was refused.
+fn classify_write(error: RevelError) -> Failure<RevelError> {
+    match error {
+        RevelError::RateLimited { retry_after } => Failure::RetryAfter(error, retry_after),
+        RevelError::Ambiguous(_) | RevelError::Unreachable => Failure::Retry(error),
+        other => Failure::Fatal(other),
     }
 }
 
@@ -442,12 +363,7 @@ pub fn finalize_body(plan: &PlannedOrder, totals: RevelTotals, discount_id: Opti
 }
 
 fn amount(cents: Cents) -> Value {
-    Value::Number(
-        cents
-            .to_string()
-            .parse()
-            .expect("invariant: a Cents prints as a valid JSON number"),
-    )
+    json!(Amount(cents))
 }
 
 #[cfg(test)]
