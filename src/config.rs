@@ -1005,6 +1005,60 @@ fn unique_ignoring_case(items: Vec<String>) -> Vec<String> {
 mod tests {
     use super::*;
 
+    /// The field names `RawEnv` asks its deserializer for: a deserializer that only
+    /// listens, so the struct itself says which variables it reads.
+    fn raw_env_fields() -> Vec<&'static str> {
+        struct Listener(Vec<&'static str>);
+        #[derive(Debug)]
+        struct Heard;
+        impl std::fmt::Display for Heard {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("heard")
+            }
+        }
+        impl std::error::Error for Heard {}
+        impl serde::de::Error for Heard {
+            fn custom<T: std::fmt::Display>(_: T) -> Self {
+                Heard
+            }
+        }
+        impl<'de> serde::Deserializer<'de> for &mut Listener {
+            type Error = Heard;
+            fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Heard> {
+                Err(Heard)
+            }
+            fn deserialize_struct<V: serde::de::Visitor<'de>>(
+                self,
+                _: &'static str,
+                fields: &'static [&'static str],
+                _: V,
+            ) -> Result<V::Value, Heard> {
+                self.0.extend_from_slice(fields);
+                Err(Heard)
+            }
+            serde::forward_to_deserialize_any! {
+                bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option
+                unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+            }
+        }
+        let mut listener = Listener(Vec::new());
+        let _ = RawEnv::deserialize(&mut listener);
+        listener.0
+    }
+
+    #[test]
+    fn every_variable_read_is_named_once_and_every_name_is_read() {
+        let mut read: Vec<String> = raw_env_fields().iter().map(|f| f.to_ascii_uppercase()).collect();
+        read.sort();
+        let mut named: Vec<String> = VARIABLES.iter().map(|v| v.to_string()).collect();
+        named.sort();
+        assert!(!read.is_empty());
+        assert_eq!(
+            read, named,
+            "a RawEnv field not in VARIABLES would be silently ignored (and a name not in RawEnv never read)"
+        );
+    }
+
     const LOCATIONS: &str =
         r#"{"15901": {"name": "Summerlin", "revel_establishment": 4, "timezone": "America/Los_Angeles"}}"#;
 

@@ -62,7 +62,7 @@ fn serve() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    telemetry::init(config.log_format, config.timezone, &config.log_filter);
+    let _log_writer = telemetry::init(config.log_format, config.timezone, &config.log_filter);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -1,10 +1,16 @@
 //! Logs as text or JSON (`LOG_FORMAT`), level from `RUST_LOG` (default info),
 //! timestamps in `TIMEZONE`. The request span carries the correlation id, so it is
 //! on every line.
+//!
+//! Lines are handed to a writer thread (tracing-appender's non-blocking writer), so
+//! a slow log pipe never stalls a request: past 128,000 lines waiting, new lines are
+//! dropped rather than block. The guard `init` returns flushes what is queued when
+//! it is dropped, at the end of `main`.
 
 use std::io::IsTerminal;
 
 use chrono_tz::Tz;
+use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::FormatTime;
 use tracing_subscriber::EnvFilter;
@@ -21,14 +27,17 @@ impl FormatTime for ZonedClock {
     }
 }
 
-/// `filter` is `RUST_LOG` as the configuration checked it.
-pub fn init(format: LogFormat, timezone: Tz, filter: &str) {
+/// `filter` is `RUST_LOG` as the configuration checked it. Keep the guard until exit.
+#[must_use = "dropping the guard stops the log writer"]
+pub fn init(format: LogFormat, timezone: Tz, filter: &str) -> WorkerGuard {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
     // Colour only for a person at a terminal; platforms' log viewers show raw escapes.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
         .with_timer(ZonedClock(timezone))
+        .with_writer(writer)
         .with_ansi(std::io::stdout().is_terminal());
     let result = match format {
         LogFormat::Text => builder.try_init(),
@@ -36,4 +45,5 @@ pub fn init(format: LogFormat, timezone: Tz, filter: &str) {
     };
     // A second init (an example building several apps) keeps the first subscriber.
     drop(result);
+    guard
 }
