@@ -12,11 +12,12 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use connector::config::{Location, Rules};
 use connector::money::Cents;
-use connector::pipeline::validation::validate;
+use connector::pipeline::validation::{validate, InvoiceTotals, ValidatedEvent};
 use connector::revel::catalog::Product;
 use connector::revel::order_plan::{plan_order, Matching};
-use connector::revel::product_match::match_product;
+use connector::revel::product_match::{match_product, Catalog};
 use connector::secret::Secret;
+use connector::tripleseat::event::InvoiceLine;
 use connector::tripleseat::signature::{sign, Verifier};
 use fakes::Upstreams;
 use futures::stream::{self, StreamExt};
@@ -351,25 +352,95 @@ fn micro_benchmarks() -> Vec<(String, u32, f64)> {
         }),
     );
     time(
-        "fuzzy-match a misspelt line against 1 004 products",
+        "fuzzy-match a misspelt line, scoring all 1 004 products (the rule, unindexed)",
         2_000,
         Box::new(|| {
             assert!(match_product("Chocolate Sprinkle Rings", &catalog, 0.75).is_some());
         }),
     );
+    let indexed = Catalog::new(catalog.clone());
+    let large: Vec<Product> = (0..10_000)
+        .map(|n| {
+            Product::new(
+                format!("l{n}"),
+                format!("Catalogue Item Number {n:05}"),
+                Some(Cents(100)),
+            )
+        })
+        .chain(catalog.iter().skip(1000).cloned())
+        .collect();
+    let large_indexed = Catalog::new(large);
     time(
-        "plan the fixture order against 1 004 products",
+        "fuzzy-match a misspelt line, indexed catalogue of 1 004 products",
+        20_000,
+        Box::new(|| assert!(indexed.best_match("Chocolate Sprinkle Rings", 0.75).is_some())),
+    );
+    time(
+        "fuzzy-match a misspelt line, indexed catalogue of 10 004 products",
+        20_000,
+        Box::new(|| assert!(large_indexed.best_match("Chocolate Sprinkle Rings", 0.75).is_some())),
+    );
+    time(
+        "fuzzy-match a line close to many names, indexed catalogue of 10 004 products",
         2_000,
+        Box::new(|| assert!(large_indexed.best_match("Catalogue Item Numbr 04242", 0.75).is_some())),
+    );
+    time(
+        "index a catalogue of 10 004 products (once per CATALOG_TTL_SECS)",
+        20,
+        Box::new(|| assert_eq!(Catalog::new(large_indexed.products().to_vec()).len(), 10_004)),
+    );
+    time(
+        "plan the fixture order, indexed catalogue of 1 004 products",
+        20_000,
         Box::new(|| {
             let matching = Matching {
-                catalog: Some(&catalog),
+                catalog: Some(&indexed),
                 threshold: 0.75,
                 allow_partial: false,
             };
             assert!(plan_order(&validated, &location, &matching).is_ok());
         }),
     );
+    let big_order = order_of_lines(&validated, 200);
+    time(
+        "plan an order of 200 misspelt lines, indexed catalogue of 10 004 products",
+        20,
+        Box::new(|| {
+            let matching = Matching {
+                catalog: Some(&large_indexed),
+                threshold: 0.75,
+                allow_partial: false,
+            };
+            assert_eq!(plan_order(&big_order, &location, &matching).unwrap().items.len(), 200);
+        }),
+    );
     results
+}
+
+/// The fixture's event with `count` lines, each a slightly misspelt catalogue name.
+fn order_of_lines(fixture: &ValidatedEvent, count: usize) -> ValidatedEvent {
+    let lines: Vec<InvoiceLine> = (0..count)
+        .map(|n| InvoiceLine {
+            id: format!("90{n:04}"),
+            name: format!("Catalogue Item Numbr {:05}", n * 37),
+            quantity: 2,
+            unit_price: Cents(1_50),
+            total: Cents(3_00),
+        })
+        .collect();
+    let subtotal = Cents(3_00 * count as i64);
+    ValidatedEvent {
+        lines,
+        totals: InvoiceTotals {
+            subtotal,
+            discount: Cents::ZERO,
+            tax: Cents::ZERO,
+            grand_total: subtotal,
+            paid: subtotal,
+        },
+        ..fixture.clone()
+    }
 }
 
 fn render(backends: &[Backend], micro: &[(String, u32, f64)]) -> String {

@@ -214,6 +214,7 @@ proptest! {
             .map(|i| Product::new((500 + i).to_string(), format!("Catering Item {i:03}"), None))
             .collect();
         let location = Location { site_id: "15901".into(), name: "Summerlin".into(), revel_establishment: "4".into(), timezone: chrono_tz::America::Los_Angeles };
+        let catalog = connector::revel::product_match::Catalog::new(catalog);
         let matching = Matching { catalog: Some(&catalog), threshold: 0.75, allow_partial: false };
         let plan = plan_order(&validated, &location, &matching).expect("every line matches its product");
 
@@ -226,5 +227,25 @@ proptest! {
             prop_assert_eq!((item.quantity, item.unit_price), (*quantity, Cents(*price)));
         }
         prop_assert!(plan.is_fully_paid);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn the_catalogue_index_matches_exactly_as_scoring_every_product(
+        names in proptest::collection::vec("[abc ]{0,12}", 0..40),
+        line in "[abc -]{0,14}",
+        threshold in 0.0f64..=1.0,
+    ) {
+        use connector::revel::catalog::Product;
+        use connector::revel::product_match::{match_product, Catalog};
+        let products: Vec<Product> = names.iter().enumerate().map(|(i, n)| Product::new(i.to_string(), n.as_str(), None)).collect();
+        let index = Catalog::new(products.clone());
+        prop_assert_eq!(
+            index.best_match(&line, threshold).map(|p| p.id.clone()),
+            match_product(&line, &products, threshold).map(|p| p.id.clone())
+        );
     }
 }

@@ -23,9 +23,10 @@ use crate::email::outbox::Outbox;
 use crate::email::templates;
 use crate::idempotency::{Claim, IdempotencyStore};
 use crate::metrics::Metrics;
-use crate::revel::catalog::{CatalogCache, Product};
+use crate::revel::catalog::CatalogCache;
 use crate::revel::client::{RevelError, RevelReader, RevelWriter};
 use crate::revel::order_plan::{plan_order, Matching, PlannedOrder};
+use crate::revel::product_match::Catalog;
 use crate::revel::writer::{find_existing, OrderWriter, WriteResult, WriterIds};
 use crate::store::background::Writes;
 use crate::store::journal::{JournalEntry, Source};
@@ -708,7 +709,7 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn plan(&self, event: &ValidatedEvent, location: &Location, catalog: Option<&[Product]>) -> Step<PlannedOrder> {
+    fn plan(&self, event: &ValidatedEvent, location: &Location, catalog: Option<&Catalog>) -> Step<PlannedOrder> {
         let matching = Matching {
             catalog,
             threshold: self.config.product_match_threshold,

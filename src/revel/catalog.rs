@@ -1,5 +1,5 @@
-//! The establishment's product catalogue, every page, cached per establishment for
-//! `CATALOG_TTL_SECS`. Concurrent first requests for one establishment wait on the
+//! The establishment's product catalogue, every page, indexed for matching and cached
+//! per establishment for `CATALOG_TTL_SECS`. Concurrent first requests for one establishment wait on the
 //! same lock and share a single read, so a burst of webhooks costs one read.
 
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::client::{RevelError, RevelReader};
-use super::product_match::normalize;
+use super::product_match::{normalize, Catalog};
 use crate::money::Cents;
 use crate::tripleseat::id_string;
 
@@ -36,7 +36,7 @@ impl Product {
     }
 }
 
-type Slot = Arc<Mutex<Option<(Instant, Arc<Vec<Product>>)>>>;
+type Slot = Arc<Mutex<Option<(Instant, Arc<Catalog>)>>>;
 
 pub struct CatalogCache {
     ttl: Duration,
@@ -56,7 +56,7 @@ impl CatalogCache {
         client: &RevelReader,
         establishment: &str,
         deadline: Option<Instant>,
-    ) -> Result<Arc<Vec<Product>>, RevelError> {
+    ) -> Result<Arc<Catalog>, RevelError> {
         let slot = Arc::clone(self.slots.entry(establishment.to_string()).or_default().value());
         let mut cached = slot.lock().await;
         if let Some((read_at, products)) = cached.as_ref() {
@@ -66,7 +66,8 @@ impl CatalogCache {
         }
         let path = format!("/resources/Product/?establishment={establishment}&active=true&limit=100");
         let objects = client.list(&path, deadline).await?;
-        let products = Arc::new(objects.iter().filter_map(read_product).collect::<Vec<_>>());
+        // Indexed once per read, so matching a line does not score every product.
+        let products = Arc::new(Catalog::new(objects.iter().filter_map(read_product).collect()));
         tracing::info!(establishment, products = products.len(), "Revel catalogue read");
         *cached = Some((Instant::now(), Arc::clone(&products)));
         Ok(products)

@@ -11,8 +11,7 @@
 
 use serde::Serialize;
 
-use super::catalog::Product;
-use super::product_match::match_product;
+use super::product_match::Catalog;
 use crate::config::Location;
 use crate::money::Cents;
 use crate::pipeline::validation::ValidatedEvent;
@@ -61,7 +60,7 @@ pub struct Unmatched(pub Vec<String>);
 /// How products are resolved for the plan.
 pub struct Matching<'a> {
     /// `None`: no Revel connection (a dry run only), so no product ids.
-    pub catalog: Option<&'a [Product]>,
+    pub catalog: Option<&'a Catalog>,
     pub threshold: f64,
     pub allow_partial: bool,
 }
@@ -77,7 +76,7 @@ pub fn plan_order(
     for (position, line) in event.lines.iter().enumerate() {
         let product_id = match matching.catalog {
             None => None,
-            Some(catalog) => match match_product(&line.name, catalog, matching.threshold) {
+            Some(catalog) => match catalog.best_match(&line.name, matching.threshold) {
                 Some(product) => Some(product.id.clone()),
                 None => {
                     unmatched.push(line.name.clone());
@@ -183,15 +182,17 @@ mod tests {
         }
     }
 
-    fn catalog(names: &[&str]) -> Vec<Product> {
-        names
-            .iter()
-            .enumerate()
-            .map(|(i, name)| Product::new((100 + i).to_string(), *name, Some(Cents(1_00))))
-            .collect()
+    fn catalog(names: &[&str]) -> Catalog {
+        Catalog::new(
+            names
+                .iter()
+                .enumerate()
+                .map(|(i, name)| crate::revel::catalog::Product::new((100 + i).to_string(), *name, Some(Cents(1_00))))
+                .collect(),
+        )
     }
 
-    fn matching(catalog: &[Product], allow_partial: bool) -> Matching<'_> {
+    fn matching(catalog: &Catalog, allow_partial: bool) -> Matching<'_> {
         Matching {
             catalog: Some(catalog),
             threshold: 0.75,
@@ -299,7 +300,7 @@ mod tests {
         assert!(partial.is_fully_paid);
         assert_invariant(&partial);
 
-        let none = plan_order(&event(), &location(), &matching(&[], true)).unwrap_err();
+        let none = plan_order(&event(), &location(), &matching(&Catalog::default(), true)).unwrap_err();
         assert_eq!(none.0.len(), 4, "an order with no items at all is never written");
     }
 

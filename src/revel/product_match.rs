@@ -3,6 +3,15 @@
 //! a description), then the most similar name at or above the threshold. Two
 //! different products sharing the best score are no match: a guess is worse than
 //! an operator's fix.
+//!
+//! `match_product` states the rule over a plain list. `Catalog` gives the same answer
+//! from an index built once per catalogue read: exact names from a hash map, and for
+//! similarity only the products that can still reach the threshold — a product whose
+//! name is too long or too short, or shares too few character pairs with the line,
+//! cannot be within the edit distance the threshold allows (the q-gram lemma), so its
+//! score is never computed.
+
+use std::collections::{BTreeMap, HashMap};
 
 use super::catalog::Product;
 
@@ -33,6 +42,114 @@ pub fn match_product<'a>(line_name: &str, catalog: &'a [Product], threshold: f64
         }
     }
     single(best)
+}
+
+/// A catalogue with its matching index.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    products: Vec<Product>,
+    by_key: HashMap<String, Vec<usize>>,
+    /// Products by their name's length in characters.
+    by_length: BTreeMap<usize, Vec<usize>>,
+    /// Each character pair, with the products whose names hold it and how often.
+    pairs: HashMap<(char, char), Vec<(usize, u16)>>,
+    lengths: Vec<usize>,
+}
+
+impl Catalog {
+    pub fn new(products: Vec<Product>) -> Catalog {
+        let mut catalog = Catalog {
+            lengths: products.iter().map(|p| p.match_key.chars().count()).collect(),
+            ..Catalog::default()
+        };
+        for (index, product) in products.iter().enumerate() {
+            catalog.by_key.entry(product.match_key.clone()).or_default().push(index);
+            catalog.by_length.entry(catalog.lengths[index]).or_default().push(index);
+            for (pair, count) in pair_counts(&product.match_key) {
+                catalog.pairs.entry(pair).or_default().push((index, count));
+            }
+        }
+        catalog.products = products;
+        catalog
+    }
+
+    pub fn products(&self) -> &[Product] {
+        &self.products
+    }
+
+    pub fn len(&self) -> usize {
+        self.products.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.products.is_empty()
+    }
+
+    /// What `match_product` answers over `self.products()`, without scoring every product.
+    pub fn best_match(&self, line_name: &str, threshold: f64) -> Option<&Product> {
+        let full = normalize(line_name);
+        let head = full.split_once(" - ").map(|(head, _)| head.trim().to_string());
+        let candidates: Vec<&str> = std::iter::once(full.as_str()).chain(head.as_deref()).collect();
+        for candidate in &candidates {
+            if let Some(exact) = self.by_key.get(*candidate) {
+                return single(exact.iter().map(|i| &self.products[*i]).collect());
+            }
+        }
+        let mut reachable: Vec<usize> = candidates.iter().flat_map(|c| self.reachable(c, threshold)).collect();
+        reachable.sort_unstable();
+        reachable.dedup();
+        let mut best: Vec<&Product> = Vec::new();
+        let mut best_score = threshold;
+        for product in reachable.into_iter().map(|i| &self.products[i]) {
+            let score = candidates
+                .iter()
+                .map(|c| strsim::normalized_levenshtein(c, &product.match_key))
+                .fold(0.0, f64::max);
+            if score > best_score + f64::EPSILON {
+                best_score = score;
+                best = vec![product];
+            } else if (score - best_score).abs() <= f64::EPSILON {
+                best.push(product);
+            }
+        }
+        single(best)
+    }
+
+    /// The products whose similarity to `candidate` may reach `threshold`: a lower
+    /// bound only ever lets too many through, never too few.
+    fn reachable(&self, candidate: &str, threshold: f64) -> Vec<usize> {
+        let length = candidate.chars().count();
+        // Edits allowed at a name length: the score is 1 - edits / longer length.
+        let allowed = |longer: usize| ((1.0 - threshold + 1e-9) * longer as f64).floor() as usize + 1;
+        let mut shared = vec![0u32; self.products.len()];
+        for (pair, count) in pair_counts(candidate) {
+            for (index, theirs) in self.pairs.get(&pair).into_iter().flatten() {
+                shared[*index] += u32::from(count.min(*theirs));
+            }
+        }
+        let mut reachable = Vec::new();
+        for (other, products) in &self.by_length {
+            let longer = length.max(*other);
+            let edits = allowed(longer);
+            if length.abs_diff(*other) > edits {
+                continue;
+            }
+            // Each edit destroys at most two character pairs of the longer name.
+            let needed = (longer.saturating_sub(1)).saturating_sub(2 * edits) as u32;
+            reachable.extend(products.iter().copied().filter(|i| shared[*i] >= needed));
+        }
+        reachable
+    }
+}
+
+/// Each pair of adjacent characters of a name, with how often it occurs.
+fn pair_counts(name: &str) -> HashMap<(char, char), u16> {
+    let chars: Vec<char> = name.chars().collect();
+    let mut counts = HashMap::new();
+    for pair in chars.windows(2) {
+        *counts.entry((pair[0], pair[1])).or_insert(0u16) += 1;
+    }
+    counts
 }
 
 /// The product when all candidates are one product, else none.
@@ -87,6 +204,41 @@ mod tests {
         for (description, line, expected) in cases {
             let matched = match_product(line, &catalog, 0.75).map(|p| p.id.as_str());
             assert_eq!(matched, expected, "{description}: {line:?}");
+        }
+    }
+
+    #[test]
+    fn the_index_answers_exactly_as_scoring_every_product() {
+        let mut products = catalog();
+        for n in 0..300 {
+            products.push(Product::new(format!("f{n}"), format!("Seasonal Special {n:03}"), None));
+        }
+        let index = Catalog::new(products.clone());
+        let lines = [
+            "Maple Bar",
+            "maple bars",
+            "Glazed Classic - with a long description",
+            "Chocolate Sprinkle Rings",
+            "Cofee Carafe",
+            "Vegan Quiche Platter",
+            "Boston Crem",
+            "Old Fashioned",
+            "Seasonal Special 042",
+            "Seasonal Specal 42",
+            "Special 7",
+            "",
+            "ab",
+            "Seasonal",
+            "BOSTON CREAM",
+        ];
+        for threshold in [0.0, 0.3, 0.5, 0.75, 0.9, 1.0] {
+            for line in lines {
+                assert_eq!(
+                    index.best_match(line, threshold).map(|p| &p.id),
+                    match_product(line, &products, threshold).map(|p| &p.id),
+                    "{line:?} at {threshold}"
+                );
+            }
         }
     }
 
