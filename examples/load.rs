@@ -3,6 +3,8 @@
 //!
 //!     cargo build --release && cargo run --release --example load
 //!
+//! (`-- --micro` prints only the in-process figures, writing nothing.)
+//!
 //! Every scenario is bounded in count and in time; traffic goes only to 127.0.0.1.
 
 use std::fmt::Write as _;
@@ -54,6 +56,13 @@ struct Figures {
 
 #[tokio::main]
 async fn main() {
+    // `--micro`: only the in-process figures, printed, for a quick look (nothing written).
+    if std::env::args().any(|a| a == "--micro") {
+        for (name, iterations, micros) in micro_benchmarks() {
+            println!("{name}: {micros:.1} µs ({iterations} iterations)");
+        }
+        return;
+    }
     let binary = std::env::current_exe()
         .unwrap()
         .parent()

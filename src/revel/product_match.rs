@@ -53,6 +53,9 @@ pub struct Catalog {
     by_length: BTreeMap<usize, Vec<usize>>,
     /// Each character pair, with the products whose names hold it and how often.
     pairs: HashMap<(char, char), Vec<(usize, u16)>>,
+    /// Pairs in more than a quarter of the names: not looked up per product, but
+    /// counted as shared with every product (an overestimate, so bounds stay safe).
+    common: std::collections::HashSet<(char, char)>,
     lengths: Vec<usize>,
 }
 
@@ -69,6 +72,13 @@ impl Catalog {
                 catalog.pairs.entry(pair).or_default().push((index, count));
             }
         }
+        let quarter = products.len() / 4;
+        catalog.common = catalog
+            .pairs
+            .iter()
+            .filter(|(_, holders)| quarter > 0 && holders.len() > quarter)
+            .map(|(pair, _)| *pair)
+            .collect();
         catalog.products = products;
         catalog
     }
@@ -95,12 +105,25 @@ impl Catalog {
                 return single(exact.iter().map(|i| &self.products[*i]).collect());
             }
         }
-        let mut reachable: Vec<usize> = candidates.iter().flat_map(|c| self.reachable(c, threshold)).collect();
-        reachable.sort_unstable();
-        reachable.dedup();
+        // Each product with the best score it could reach (from its length and the
+        // character pairs it shares), best first: scoring stops at the first product
+        // that could not even tie the best score found.
+        let mut reachable: std::collections::BinaryHeap<Bound> = candidates
+            .iter()
+            .flat_map(|c| self.reachable(c, threshold))
+            .map(|(bound, index)| Bound(bound, index))
+            .collect();
         let mut best: Vec<&Product> = Vec::new();
         let mut best_score = threshold;
-        for product in reachable.into_iter().map(|i| &self.products[i]) {
+        let mut scored = std::collections::HashSet::new();
+        while let Some(Bound(bound, index)) = reachable.pop() {
+            if bound < best_score - 1e-9 {
+                break;
+            }
+            if !scored.insert(index) {
+                continue;
+            }
+            let product = &self.products[index];
             let score = candidates
                 .iter()
                 .map(|c| strsim::normalized_levenshtein(c, &product.match_key))
@@ -115,17 +138,26 @@ impl Catalog {
         single(best)
     }
 
-    /// The products whose similarity to `candidate` may reach `threshold`: a lower
-    /// bound only ever lets too many through, never too few.
-    fn reachable(&self, candidate: &str, threshold: f64) -> Vec<usize> {
+    /// The products whose similarity to `candidate` may reach `threshold`, each with
+    /// an upper bound of that similarity. The bounds only ever err upwards, so no
+    /// product that could match is left out.
+    fn reachable(&self, candidate: &str, threshold: f64) -> Vec<(f64, usize)> {
         let length = candidate.chars().count();
         // Edits allowed at a name length: the score is 1 - edits / longer length.
         let allowed = |longer: usize| ((1.0 - threshold + 1e-9) * longer as f64).floor() as usize + 1;
         let mut shared = vec![0u32; self.products.len()];
+        let mut assumed = 0u32;
         for (pair, count) in pair_counts(candidate) {
+            if self.common.contains(&pair) {
+                assumed += u32::from(count);
+                continue;
+            }
             for (index, theirs) in self.pairs.get(&pair).into_iter().flatten() {
                 shared[*index] += u32::from(count.min(*theirs));
             }
+        }
+        for value in &mut shared {
+            *value += assumed;
         }
         let mut reachable = Vec::new();
         for (other, products) in &self.by_length {
@@ -136,10 +168,48 @@ impl Catalog {
             }
             // Each edit destroys at most two character pairs of the longer name.
             let needed = (longer.saturating_sub(1)).saturating_sub(2 * edits) as u32;
-            reachable.extend(products.iter().copied().filter(|i| shared[*i] >= needed));
+            for index in products.iter().copied().filter(|i| shared[*i] >= needed) {
+                reachable.push((upper_bound(length, *other, shared[index]), index));
+            }
         }
         reachable
     }
+}
+
+/// A product's best reachable score, ordered highest first.
+struct Bound(f64, usize);
+
+impl PartialEq for Bound {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for Bound {}
+
+impl PartialOrd for Bound {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Bound {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0).then(other.1.cmp(&self.1))
+    }
+}
+
+/// The highest similarity two names of these lengths sharing `shared` character pairs
+/// can have: at least the length difference in edits, and at least one edit per two
+/// pairs the longer name does not share. Rounded up a hair, never down.
+fn upper_bound(length: usize, other: usize, shared: u32) -> f64 {
+    let longer = length.max(other);
+    if longer == 0 {
+        return 1.0;
+    }
+    let missing_pairs = (longer.saturating_sub(1) as u32).saturating_sub(shared);
+    let edits = (length.abs_diff(other) as u32).max(missing_pairs.div_ceil(2));
+    1.0 - f64::from(edits) / longer as f64 + 1e-9
 }
 
 /// Each pair of adjacent characters of a name, with how often it occurs.
