@@ -18,6 +18,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
+#[path = "support/mod.rs"]
+mod support;
+use support::{free_port, status_field};
 const KEY: &str = "abuse-signing-key";
 const TZ: &str = "America/Los_Angeles";
 const SITE: &str = "15901";
@@ -420,23 +423,4 @@ fn write_report(rows: &[Row]) {
     );
     std::fs::write("docs/RELIABILITY.md", &out).expect("write docs/RELIABILITY.md");
     print!("{out}");
-}
-
-fn status_field(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }

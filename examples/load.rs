@@ -30,6 +30,9 @@ use tokio::process::Command;
 #[path = "../tests/api/postgres.rs"]
 mod postgres;
 
+#[path = "support/mod.rs"]
+mod support;
+use support::{free_port, status_field};
 const KEY: &str = "load-signing-key";
 const TZ: &str = "America/Los_Angeles";
 /// No scenario may run longer than this.
@@ -528,25 +531,6 @@ fn rss_kib(pid: u32) -> u64 {
 
 fn peak_rss_kib(pid: u32) -> u64 {
     status_field(pid, "VmHWM:")
-}
-
-fn status_field(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn wait_until_up(client: &reqwest::Client, base: &str) {

@@ -26,22 +26,41 @@ pub fn match_product<'a>(line_name: &str, catalog: &'a [Product], threshold: f64
             return single(exact);
         }
     }
-
-    let mut best: Vec<&Product> = Vec::new();
-    let mut best_score = threshold;
+    let mut best = Best::above(threshold);
     for product in catalog {
+        best.consider(product, &candidates);
+    }
+    single(best.products)
+}
+
+/// The most similar products seen so far, at or above the threshold.
+struct Best<'a> {
+    products: Vec<&'a Product>,
+    score: f64,
+}
+
+impl<'a> Best<'a> {
+    fn above(threshold: f64) -> Best<'a> {
+        Best {
+            products: Vec::new(),
+            score: threshold,
+        }
+    }
+
+    /// Scores `product` against the line's candidate names and keeps it if it is
+    /// (one of) the most similar.
+    fn consider(&mut self, product: &'a Product, candidates: &[&str]) {
         let score = candidates
             .iter()
             .map(|c| strsim::normalized_levenshtein(c, &product.match_key))
             .fold(0.0, f64::max);
-        if score > best_score + f64::EPSILON {
-            best_score = score;
-            best = vec![product];
-        } else if (score - best_score).abs() <= f64::EPSILON {
-            best.push(product);
+        if score > self.score + f64::EPSILON {
+            self.score = score;
+            self.products = vec![product];
+        } else if (score - self.score).abs() <= f64::EPSILON {
+            self.products.push(product);
         }
     }
-    single(best)
 }
 
 /// A catalogue with its matching index.
@@ -113,29 +132,17 @@ impl Catalog {
             .flat_map(|c| self.reachable(c, threshold))
             .map(|(bound, index)| Bound(bound, index))
             .collect();
-        let mut best: Vec<&Product> = Vec::new();
-        let mut best_score = threshold;
+        let mut best = Best::above(threshold);
         let mut scored = std::collections::HashSet::new();
         while let Some(Bound(bound, index)) = reachable.pop() {
-            if bound < best_score - 1e-9 {
+            if bound < best.score - 1e-9 {
                 break;
             }
-            if !scored.insert(index) {
-                continue;
-            }
-            let product = &self.products[index];
-            let score = candidates
-                .iter()
-                .map(|c| strsim::normalized_levenshtein(c, &product.match_key))
-                .fold(0.0, f64::max);
-            if score > best_score + f64::EPSILON {
-                best_score = score;
-                best = vec![product];
-            } else if (score - best_score).abs() <= f64::EPSILON {
-                best.push(product);
+            if scored.insert(index) {
+                best.consider(&self.products[index], &candidates);
             }
         }
-        single(best)
+        single(best.products)
     }
 
     /// The products whose similarity to `candidate` may reach `threshold`, each with
