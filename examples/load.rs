@@ -59,6 +59,11 @@ struct Figures {
 
 #[tokio::main]
 async fn main() {
+    // `--ceiling PORT`: this tool as the bare axum server the connector is compared with.
+    if let Some(port) = std::env::args().skip_while(|a| a != "--ceiling").nth(1) {
+        serve_ceiling(port.parse().expect("--ceiling PORT")).await;
+        return;
+    }
     // `--micro`: only the in-process figures, printed, for a quick look (nothing written).
     if std::env::args().any(|a| a == "--micro") {
         for (name, iterations, micros) in micro_benchmarks() {
@@ -79,6 +84,7 @@ async fn main() {
         binary.display()
     );
 
+    let ceiling = measure_ceiling().await;
     let sqlite = tempfile::tempdir().expect("a temporary directory");
     let sqlite_url = format!("sqlite://{}", sqlite.path().join("connector.db").display());
     let mut backends = vec![run_backend(&binary, "SQLite", &sqlite_url).await];
@@ -91,11 +97,70 @@ async fn main() {
     }
 
     let micro = micro_benchmarks();
-    let report = render(&backends, &micro);
+    let report = render(&backends, &ceiling, &micro);
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/PERFORMANCE.md");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, &report).unwrap();
     println!("{report}\nwritten to {}", path.display());
+}
+
+/// The same load against a bare axum route (a process of its own, the same runtime, the
+/// same body read whole and a JSON answer of the same size), for the ratios.
+async fn measure_ceiling() -> Figures {
+    let port = free_port();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--ceiling", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the ceiling server");
+    let pid = child.id().expect("a running child has a pid");
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
+    wait_until_up(&client, &base).await;
+    let fixture: Value = serde_json::from_str(include_str!("../tests/fixtures/event_full.json")).unwrap();
+    let scenario = Scenario {
+        name: "bare axum route: read the body, answer a same-size JSON (the ceiling)".into(),
+        url: format!("{base}/webhook"),
+        bodies: non_actionable_bodies(&fixture),
+        concurrency: 64,
+        is_signed: true,
+    };
+    let figures = run(&client, scenario, pid).await;
+    let _ = child.start_kill();
+    figures
+}
+
+/// Signed deliveries of a trigger that never leads to an order, fixture-sized.
+fn non_actionable_bodies(fixture: &Value) -> Vec<Vec<u8>> {
+    (0..40_000)
+        .map(|n| {
+            let mut event = fixture["event"].clone();
+            event["id"] = json!(n);
+            json!({"webhook_trigger_type": "CREATE_LEAD", "event": event}).to_string().into_bytes()
+        })
+        .collect()
+}
+
+/// The ceiling's server: one route, on the connector's runtime (tokio, multi-threaded).
+async fn serve_ceiling(port: u16) {
+    use axum::routing::{get, post};
+    {
+        let answer = || async {
+            axum::Json(json!({"ok": true, "processed": false, "trigger": "CREATE_LEAD",
+                "reason": "TRIGGER_TYPE_NOT_ACTIONABLE", "correlation_id": "req-00000000",
+                "dry_run": false, "event_id": "1", "site_id": "15901"}))
+        };
+        let router = axum::Router::new()
+            .route("/webhook", post(move |body: axum::body::Bytes| async move {
+                std::hint::black_box(body.len());
+                answer().await
+            }))
+            .route("/health", get(|| async { "ok" }));
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        axum::serve(listener, router).await.unwrap();
+    }
 }
 
 /// One backend's run: a fresh connector process and fresh simulated upstreams.
@@ -150,6 +215,16 @@ async fn run_backend(binary: &std::path::Path, backend: &'static str, database_u
     let fixture: Value = serde_json::from_str(include_str!("../tests/fixtures/event_full.json")).unwrap();
     let mut results = Vec::new();
     let label = |scenario: &str| format!("{backend}: {scenario}");
+
+    // 0. What the ceiling does: a signed delivery that stops at the trigger.
+    let scenario = Scenario {
+        name: label("signed webhook, trigger not actionable"),
+        url: format!("{base}/webhook"),
+        bodies: non_actionable_bodies(&fixture),
+        concurrency: 64,
+        is_signed: true,
+    };
+    results.push(run(&client, scenario, pid).await);
 
     // 1. The cheap path: verified, parsed, keyed, gated (the event is tomorrow). Unique keys,
     //    more than the idempotency cap, so the store's bound is exercised too.
@@ -455,7 +530,7 @@ fn order_of_lines(fixture: &ValidatedEvent, count: usize) -> ValidatedEvent {
     }
 }
 
-fn render(backends: &[Backend], micro: &[(String, u32, f64)]) -> String {
+fn render(backends: &[Backend], ceiling: &Figures, micro: &[(String, u32, f64)]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Performance\n");
     let _ = writeln!(
@@ -501,6 +576,25 @@ fn render(backends: &[Backend], micro: &[(String, u32, f64)]) -> String {
             b.orders,
         );
     }
+    let ceiling_rate = ceiling.requests as f64 / ceiling.seconds;
+    let _ = writeln!(out, "## Against a bare axum route\n");
+    let _ = writeln!(
+        out,
+        "The same client, body and concurrency against a bare axum route in a process of its own (read the body, \
+         answer a JSON of the same size), measured in this same run: {ceiling_rate:.0} req/s, p99 {:.2} ms. \
+         Each connector scenario as a share of it:\n",
+        percentile(&ceiling.latencies_ms, 0.99)
+    );
+    let _ = writeln!(out, "| scenario | req/s | × ceiling |\n|---|---:|---:|");
+    for f in backends.iter().flat_map(|b| &b.results) {
+        let rate = f.requests as f64 / f.seconds;
+        let _ = writeln!(out, "| {} | {rate:.0} | {:.2} |", f.name, rate / ceiling_rate);
+    }
+    let _ = writeln!(
+        out,
+        "\nThe client (reqwest, signing each body) shares the machine's two cores with the server, so the ceiling is \
+         the client's as much as axum's; the ratio is what compares across machines.\n"
+    );
     let _ = writeln!(out, "## Pure functions (in process)\n");
     let _ = writeln!(out, "| operation | iterations | µs per call |");
     let _ = writeln!(out, "|---|---:|---:|");
