@@ -138,7 +138,9 @@ fn non_actionable_bodies(fixture: &Value) -> Vec<Vec<u8>> {
         .map(|n| {
             let mut event = fixture["event"].clone();
             event["id"] = json!(n);
-            json!({"webhook_trigger_type": "CREATE_LEAD", "event": event}).to_string().into_bytes()
+            json!({"webhook_trigger_type": "CREATE_LEAD", "event": event})
+                .to_string()
+                .into_bytes()
         })
         .collect()
 }
@@ -153,10 +155,13 @@ async fn serve_ceiling(port: u16) {
                 "dry_run": false, "event_id": "1", "site_id": "15901"}))
         };
         let router = axum::Router::new()
-            .route("/webhook", post(move |body: axum::body::Bytes| async move {
-                std::hint::black_box(body.len());
-                answer().await
-            }))
+            .route(
+                "/webhook",
+                post(move |body: axum::body::Bytes| async move {
+                    std::hint::black_box(body.len());
+                    answer().await
+                }),
+            )
             .route("/health", get(|| async { "ok" }));
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         axum::serve(listener, router).await.unwrap();

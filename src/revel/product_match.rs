@@ -71,7 +71,7 @@ pub struct Catalog {
     /// Products by their name's length in characters.
     by_length: BTreeMap<usize, Vec<usize>>,
     /// Each character pair, with the products whose names hold it and how often.
-    pairs: HashMap<(char, char), Vec<(usize, u16)>>,
+    pairs: HashMap<(char, char), Vec<(usize, u32)>>,
     /// Pairs in more than a quarter of the names: not looked up per product, but
     /// counted as shared with every product (an overestimate, so bounds stay safe).
     common: std::collections::HashSet<(char, char)>,
@@ -156,11 +156,11 @@ impl Catalog {
         let mut assumed = 0u32;
         for (pair, count) in pair_counts(candidate) {
             if self.common.contains(&pair) {
-                assumed += u32::from(count);
+                assumed += count;
                 continue;
             }
             for (index, theirs) in self.pairs.get(&pair).into_iter().flatten() {
-                shared[*index] += u32::from(count.min(*theirs));
+                shared[*index] += count.min(*theirs);
             }
         }
         for value in &mut shared {
@@ -220,11 +220,11 @@ fn upper_bound(length: usize, other: usize, shared: u32) -> f64 {
 }
 
 /// Each pair of adjacent characters of a name, with how often it occurs.
-fn pair_counts(name: &str) -> HashMap<(char, char), u16> {
+fn pair_counts(name: &str) -> HashMap<(char, char), u32> {
     let chars: Vec<char> = name.chars().collect();
     let mut counts = HashMap::new();
     for pair in chars.windows(2) {
-        *counts.entry((pair[0], pair[1])).or_insert(0u16) += 1;
+        *counts.entry((pair[0], pair[1])).or_insert(0u32) += 1;
     }
     counts
 }

@@ -148,17 +148,26 @@ struct ClientToken {
     expires: Instant,
 }
 
-pub struct Authorizer {
+/// TripleSeat's token endpoint and the app's credentials: cheap to clone into the
+/// task a refresh runs in.
+#[derive(Clone)]
+struct TokenEndpoint {
     http: reqwest::Client,
     metrics: Arc<Metrics>,
     pacer: Arc<Pacer>,
+    url: String,
+}
+
+pub struct Authorizer {
+    endpoint: TokenEndpoint,
     store: Arc<Store>,
-    token_url: String,
     authorize_url: String,
     client: Option<(String, Secret)>,
     public_key: Option<Secret>,
-    /// Held across a refresh, so one task at a time in this process refreshes.
-    code: Mutex<CodeCache>,
+    /// The authorization-code token in memory; never held across an await.
+    code: std::sync::Mutex<CodeCache>,
+    /// One refresh at a time in this process (the store's lease covers the others).
+    refreshing: Mutex<()>,
     client_token: Mutex<Option<ClientToken>>,
     denied: std::sync::Mutex<[Option<Instant>; 3]>,
     in_use: std::sync::Mutex<Option<ReadWay>>,
@@ -179,8 +188,19 @@ pub struct ReadsView {
 #[derive(Deserialize)]
 struct TokenAnswer {
     access_token: String,
+    /// Seconds, as a number or as text.
+    #[serde(default, deserialize_with = "seconds")]
     expires_in: Option<u64>,
     refresh_token: Option<String>,
+}
+
+fn seconds<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    let value = Option::<serde_json::Value>::deserialize(deserializer)?;
+    Ok(match value {
+        Some(serde_json::Value::Number(n)) => n.as_u64(),
+        Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    })
 }
 
 impl Authorizer {
@@ -192,15 +212,18 @@ impl Authorizer {
         store: Arc<Store>,
     ) -> Authorizer {
         Authorizer {
-            http,
-            metrics,
-            pacer,
+            endpoint: TokenEndpoint {
+                http,
+                metrics,
+                pacer,
+                url: format!("{}/oauth2/token", config.api_base),
+            },
             store,
-            token_url: format!("{}/oauth2/token", config.api_base),
             authorize_url: config.authorize_url.clone(),
             client: config.oauth_client.clone(),
             public_key: config.public_api_key.clone(),
-            code: Mutex::new(CodeCache::Empty),
+            code: std::sync::Mutex::new(CodeCache::Empty),
+            refreshing: Mutex::new(()),
             client_token: Mutex::new(None),
             denied: std::sync::Mutex::new([None; 3]),
             in_use: std::sync::Mutex::new(None),
@@ -273,114 +296,92 @@ impl Authorizer {
 
     /// The authorization-code access token: memory, else the store, else a refresh.
     async fn code_token(&self, refused_version: Option<i64>, deadline: Instant) -> Result<Credential, Unavailable> {
-        let mut cache = self.code.lock().await;
-        match &*cache {
+        if let Some(cached) = self.cached_code(refused_version) {
+            return cached;
+        }
+        let stored = self.stored_tokens().await?;
+        if is_usable(&stored, refused_version) {
+            return Ok(self.use_stored(stored));
+        }
+        let _turn = tokio::time::timeout_at(deadline, self.refreshing.lock())
+            .await
+            .map_err(|_| Unavailable::Store)?;
+        // Another task here may have refreshed while this one waited.
+        let stored = self.stored_tokens().await?;
+        if is_usable(&stored, refused_version) {
+            return Ok(self.use_stored(stored));
+        }
+        let lease = Lease::take_by(&self.store, TOKEN_LEASE.to_string(), deadline)
+            .await
+            .map_err(|_| Unavailable::Store)?;
+        // The refresh runs in a task of its own: once TripleSeat has rotated the
+        // refresh token, the new one is stored even if this caller gives up waiting.
+        let (endpoint, store, client) = (self.endpoint.clone(), Arc::clone(&self.store), self.client.clone());
+        let refresh = tokio::spawn(async move {
+            let refreshed = refresh(&endpoint, &store, client.as_ref(), refused_version).await;
+            lease.release().await;
+            refreshed
+        });
+        match refresh.await {
+            Ok(Ok(Refreshed::Fresh(stored))) => {
+                let credential = self.use_stored(stored);
+                Ok(Credential {
+                    is_fresh: true,
+                    ..credential
+                })
+            }
+            Ok(Ok(Refreshed::ByAnother(stored))) => Ok(self.use_stored(stored)),
+            Ok(Err(Unavailable::Refused(error))) => {
+                self.set_code(CodeCache::NotConnected {
+                    until: Instant::now() + NOT_CONNECTED_MEMORY,
+                });
+                Err(Unavailable::Refused(error))
+            }
+            Ok(Err(other)) => Err(other),
+            Err(_) => Err(Unavailable::Store),
+        }
+    }
+
+    fn cached_code(&self, refused_version: Option<i64>) -> Option<Result<Credential, Unavailable>> {
+        if refused_version.is_some() {
+            return None;
+        }
+        match &*self.code.lock().expect("invariant: never locked across a panic") {
             CodeCache::Access {
                 token,
                 expires_ms,
                 version,
-            } if refused_version.is_none() && *expires_ms > now_ms() + margin_ms() => {
-                return Ok(code_credential(token.clone(), *version, false));
-            }
-            CodeCache::NotConnected { until } if refused_version.is_none() && Instant::now() < *until => {
-                return Err(Unavailable::NotSet);
-            }
-            _ => {}
-        }
-        match self.stored_tokens(&mut cache).await? {
-            stored if is_usable(&stored, refused_version) => Ok(self.use_stored(&mut cache, stored)),
-            _ => {
-                let lease = Lease::take_by(&self.store, TOKEN_LEASE.to_string(), deadline)
-                    .await
-                    .map_err(|_| Unavailable::Store)?;
-                let refreshed = self.refresh(&mut cache, refused_version).await;
-                lease.release().await;
-                refreshed
-            }
+            } if *expires_ms > now_ms() + margin_ms() => Some(Ok(code_credential(token.clone(), *version, false))),
+            CodeCache::NotConnected { until } if Instant::now() < *until => Some(Err(Unavailable::NotSet)),
+            _ => None,
         }
     }
 
-    async fn stored_tokens(&self, cache: &mut CodeCache) -> Result<StoredTokens, Unavailable> {
+    fn set_code(&self, cache: CodeCache) {
+        *self.code.lock().expect("invariant: never locked across a panic") = cache;
+    }
+
+    async fn stored_tokens(&self) -> Result<StoredTokens, Unavailable> {
         match self.store.tripleseat_tokens().await {
             Ok(Some(stored)) => Ok(stored),
             Ok(None) => {
-                *cache = CodeCache::NotConnected {
+                self.set_code(CodeCache::NotConnected {
                     until: Instant::now() + NOT_CONNECTED_MEMORY,
-                };
+                });
                 Err(Unavailable::NotSet)
             }
             Err(_) => Err(Unavailable::Store),
         }
     }
 
-    fn use_stored(&self, cache: &mut CodeCache, stored: StoredTokens) -> Credential {
+    fn use_stored(&self, stored: StoredTokens) -> Credential {
         let token = Secret::new(stored.access_token);
-        *cache = CodeCache::Access {
+        self.set_code(CodeCache::Access {
             token: token.clone(),
             expires_ms: stored.access_expires_ms,
             version: stored.version,
-        };
+        });
         code_credential(token, stored.version, false)
-    }
-
-    /// Under the lease: the row again (another instance may have refreshed while we
-    /// waited), else a refresh whose rotated tokens are stored before they are used.
-    async fn refresh(&self, cache: &mut CodeCache, refused_version: Option<i64>) -> Result<Credential, Unavailable> {
-        let stored = self.stored_tokens(cache).await?;
-        if is_usable(&stored, refused_version) {
-            return Ok(self.use_stored(cache, stored));
-        }
-        let (client_id, secret) = self.client.as_ref().ok_or(Unavailable::NotSet)?;
-        let answer = self
-            .token_request(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", &stored.refresh_token),
-                ("client_id", client_id),
-                ("client_secret", secret.expose()),
-            ])
-            .await;
-        let answer = match answer {
-            Ok(answer) => answer,
-            Err(Unavailable::Refused(error)) => {
-                tracing::error!(
-                    error,
-                    "TripleSeat refused the stored refresh token: an operator must give consent again \
-                     (GET /admin/tripleseat/connect, or the tripleseat-connect command)"
-                );
-                *cache = CodeCache::NotConnected {
-                    until: Instant::now() + NOT_CONNECTED_MEMORY,
-                };
-                return Err(Unavailable::Refused(error));
-            }
-            Err(other) => return Err(other),
-        };
-        let fresh = FreshTokens {
-            access_token: &answer.access_token,
-            access_expires_ms: expiry_ms(answer.expires_in),
-            refresh_token: answer.refresh_token.as_deref().unwrap_or(&stored.refresh_token),
-        };
-        let version = match self.store.rotate_tripleseat_tokens(stored.version, &fresh).await {
-            Ok(true) => stored.version + 1,
-            Ok(false) => {
-                // Our lease ran out and another instance refreshed: its row wins.
-                tracing::warn!("TripleSeat: another instance refreshed at the same time; using its tokens");
-                let stored = self.stored_tokens(cache).await?;
-                return Ok(self.use_stored(cache, stored));
-            }
-            Err(error) => {
-                tracing::error!(%error, "TripleSeat: refreshed, but the store could not keep the new tokens; if the refresh token rotated, consent must be given again");
-                stored.version
-            }
-        };
-        tracing::info!(version, "TripleSeat: access token refreshed and stored");
-        let expires_ms = fresh.access_expires_ms;
-        let token = Secret::new(answer.access_token.clone());
-        *cache = CodeCache::Access {
-            token: token.clone(),
-            expires_ms,
-            version,
-        };
-        Ok(code_credential(token, version, true))
     }
 
     async fn client_credentials(&self, was_refused: bool) -> Result<Credential, Unavailable> {
@@ -418,29 +419,8 @@ impl Authorizer {
         })
     }
 
-    /// `POST /oauth2/token` with `form`. A 4xx is a refusal, with TripleSeat's
-    /// `error` code when it gives one (never the form, which holds secrets).
     async fn token_request(&self, form: &[(&str, &str)]) -> Result<TokenAnswer, Unavailable> {
-        self.pacer.wait().await;
-        let request = self.http.post(&self.token_url).form(form);
-        let response = send_counted(&self.metrics, Upstream::Tripleseat, request)
-            .await
-            .map_err(|e| Unavailable::Transport(super::client::transport_failure(e)))?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| Unavailable::Transport(super::client::transport_failure(e)))?;
-        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-            return Err(Unavailable::Transport(Failure::Retry(TripleseatError::Status(
-                status.as_u16(),
-            ))));
-        }
-        if !status.is_success() {
-            return Err(Unavailable::Refused(oauth_error(status, &body)));
-        }
-        serde_json::from_slice::<TokenAnswer>(&body)
-            .map_err(|_| Unavailable::Refused("the token answer is not the expected JSON".into()))
+        self.endpoint.request(form).await
     }
 
     /// A consent link: TripleSeat's authorize page with a one-time `state` the
@@ -509,12 +489,11 @@ impl Authorizer {
             access_expires_ms: expiry_ms(answer.expires_in),
             refresh_token,
         };
-        let mut cache = self.code.lock().await;
         self.store
             .connect_tripleseat(&fresh)
             .await
             .map_err(|_| ConsentError::Store)?;
-        *cache = CodeCache::Empty;
+        self.set_code(CodeCache::Empty);
         self.denied.lock().expect("invariant: never locked across a panic")[ReadWay::AuthorizationCode.index()] = None;
         tracing::info!("TripleSeat: consent given; reads use the authorization code from now on");
         Ok(())
@@ -549,6 +528,122 @@ impl Authorizer {
             authorization_code,
         }
     }
+}
+
+impl TokenEndpoint {
+    /// `POST /oauth2/token` with `form`. A 4xx is a refusal, with TripleSeat's
+    /// `error` code when it gives one (never the form, which holds secrets).
+    async fn request(&self, form: &[(&str, &str)]) -> Result<TokenAnswer, Unavailable> {
+        self.pacer.wait().await;
+        let request = self.http.post(&self.url).form(form);
+        let response = send_counted(&self.metrics, Upstream::Tripleseat, request)
+            .await
+            .map_err(|e| Unavailable::Transport(super::client::transport_failure(e)))?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| Unavailable::Transport(super::client::transport_failure(e)))?;
+        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+            return Err(Unavailable::Transport(Failure::Retry(TripleseatError::Status(
+                status.as_u16(),
+            ))));
+        }
+        if !status.is_success() {
+            return Err(Unavailable::Refused(oauth_error(status, &body)));
+        }
+        serde_json::from_slice::<TokenAnswer>(&body)
+            .map_err(|_| Unavailable::Refused("the token answer is not the expected JSON".into()))
+    }
+}
+
+/// How a refresh ended.
+enum Refreshed {
+    /// This instance refreshed; the row as stored now.
+    Fresh(StoredTokens),
+    /// Another instance had refreshed first; its row.
+    ByAnother(StoredTokens),
+}
+
+/// Under the lease: the row again (another instance may have refreshed while this one
+/// waited), else a refresh whose rotated tokens are stored before they are used. The
+/// store is asked a few times over half a minute: a rotated refresh token that is not
+/// stored is lost for good.
+async fn refresh(
+    endpoint: &TokenEndpoint,
+    store: &Store,
+    client: Option<&(String, Secret)>,
+    refused_version: Option<i64>,
+) -> Result<Refreshed, Unavailable> {
+    let stored = store
+        .tripleseat_tokens()
+        .await
+        .map_err(|_| Unavailable::Store)?
+        .ok_or(Unavailable::NotSet)?;
+    if is_usable(&stored, refused_version) {
+        return Ok(Refreshed::ByAnother(stored));
+    }
+    let (client_id, secret) = client.ok_or(Unavailable::NotSet)?;
+    let answer = endpoint
+        .request(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &stored.refresh_token),
+            ("client_id", client_id),
+            ("client_secret", secret.expose()),
+        ])
+        .await
+        .inspect_err(|refusal| {
+            if let Unavailable::Refused(error) = refusal {
+                tracing::error!(
+                    error,
+                    "TripleSeat refused the stored refresh token: an operator must give consent again \
+                     (GET /admin/tripleseat/connect, or the tripleseat-connect command)"
+                );
+            }
+        })?;
+    let fresh = FreshTokens {
+        access_token: &answer.access_token,
+        access_expires_ms: expiry_ms(answer.expires_in),
+        refresh_token: answer.refresh_token.as_deref().unwrap_or(&stored.refresh_token),
+    };
+    let mut wait = Duration::from_millis(500);
+    for attempt in 1..=6 {
+        match store.rotate_tripleseat_tokens(stored.version, &fresh).await {
+            Ok(true) => {
+                tracing::info!(
+                    version = stored.version + 1,
+                    "TripleSeat: access token refreshed and stored"
+                );
+                return Ok(Refreshed::Fresh(StoredTokens {
+                    access_token: answer.access_token.clone(),
+                    access_expires_ms: fresh.access_expires_ms,
+                    refresh_token: fresh.refresh_token.to_string(),
+                    version: stored.version + 1,
+                    ..stored
+                }));
+            }
+            Ok(false) => {
+                // The lease ran out and another instance refreshed: its row wins.
+                tracing::warn!("TripleSeat: another instance refreshed at the same time; using its tokens");
+                let theirs = store.tripleseat_tokens().await.map_err(|_| Unavailable::Store)?;
+                return theirs.map(Refreshed::ByAnother).ok_or(Unavailable::NotSet);
+            }
+            Err(error) if attempt < 6 => {
+                tracing::warn!(%error, attempt, "TripleSeat: refreshed; storing the new tokens failed, trying again");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+            Err(error) => {
+                tracing::error!(%error, "TripleSeat: refreshed, but the store could not keep the new tokens; if the refresh token rotated, consent must be given again");
+            }
+        }
+    }
+    // Not stored: the access token still serves this process until it expires.
+    Ok(Refreshed::Fresh(StoredTokens {
+        access_token: answer.access_token.clone(),
+        access_expires_ms: fresh.access_expires_ms,
+        ..stored
+    }))
 }
 
 fn code_credential(token: Secret, version: i64, is_fresh: bool) -> Credential {

@@ -166,8 +166,10 @@ impl TripleseatClient {
                 let response = send_counted(&self.metrics, Upstream::Tripleseat, request)
                     .await
                     .map_err(transport_failure)?;
+                // Only a 401 says the token itself is no good; a 403 is about access.
+                let token_refused = response.status() == reqwest::StatusCode::UNAUTHORIZED;
                 match read_json(response).await {
-                    Err(Failure::Fatal(TripleseatError::Denied)) if credential.is_renewable() => {
+                    Err(Failure::Fatal(TripleseatError::Denied)) if token_refused && credential.is_renewable() => {
                         refused = Some(credential);
                     }
                     Err(Failure::Fatal(TripleseatError::Denied)) => {

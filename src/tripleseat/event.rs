@@ -177,6 +177,7 @@ fn read_invoice(document: &Value) -> Result<Invoice, UnreadableLine> {
         })
         .transpose()?
         .unwrap_or_default();
+    refuse_repeated_ids(&lines)?;
     let billing_totals = document
         .get("billing_totals")
         .and_then(Value::as_array)
@@ -258,6 +259,22 @@ fn read_line(index: usize, item: &Value) -> Result<InvoiceLine, UnreadableLine> 
         unit_price,
         total,
     })
+}
+
+/// A resumed order finds each written line by its id, so two lines may not share one.
+fn refuse_repeated_ids(lines: &[InvoiceLine]) -> Result<(), UnreadableLine> {
+    let mut seen = std::collections::HashSet::new();
+    match lines
+        .iter()
+        .enumerate()
+        .find(|(_, line)| !seen.insert(line.id.as_str()))
+    {
+        Some((index, line)) => Err(UnreadableLine {
+            line: format!("line {} (id {}, \u{201c}{}\u{201d})", index + 1, line.id, line.name),
+            problem: "another line has the same id".into(),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// A whole number of units from 1 to `MAX_QUANTITY`, given as a number or as text.
@@ -448,6 +465,12 @@ mod tests {
             assert!(refused.line.starts_with("line 2"), "{refused}");
             assert!(refused.line.contains("Maple Bar"), "{refused}");
         }
+        let mut repeated = fixture();
+        repeated["documents"][1]["line_items"][3]["id"] = json!(8800101);
+        assert!(find_invoice(&repeated)
+            .unwrap_err()
+            .to_string()
+            .contains("line 4 (id 8800101, \u{201c}Coffee Carafe\u{201d}): another line has the same id"));
         let mut event = fixture();
         event["documents"][1]["line_items"][2]["quantity"] = json!(null);
         let refused = find_invoice(&event).unwrap_err();

@@ -442,3 +442,40 @@ async fn the_tripleseat_connect_command_prints_a_link_the_running_service_takes(
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("PUBLIC_BASE_URL"));
 }
+
+#[tokio::test]
+async fn a_refresh_whose_caller_gives_up_still_stores_the_rotated_token() {
+    let app = all_ways().deadline(Duration::from_millis(300)).spawn().await;
+    app.fakes.tripleseat.behave_as_public_evidence_says();
+    app.fakes.tripleseat.put_event(paid_event());
+    app.fakes.tripleseat.set_access_lifetime_secs(0);
+    assert_eq!(give_consent(&app).await.0, 200);
+    // TripleSeat takes longer to refresh than the webhook may wait.
+    app.fakes.tripleseat.plan().fail(
+        Some("POST"),
+        "/oauth2/token",
+        fakes::Fault::Hang(Duration::from_millis(500)),
+        1,
+    );
+    app.post_signed(&status_change_webhook())
+        .await
+        .assert_reason("EVENT_DATA_UNAVAILABLE");
+    // The refresh finished on its own and its rotated tokens were stored.
+    let mut version = 0;
+    for _ in 0..100 {
+        version = app.services.store.tripleseat_tokens().await.unwrap().unwrap().version;
+        if version == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(version, 2, "the rotation was stored although its caller had given up");
+    let mut hook = status_change_webhook();
+    hook["event"]["updated_at"] = "05/16/2026 09:30 AM".into();
+    app.post_signed(&hook).await.assert_reason("DRY_RUN");
+    assert_eq!(
+        app.fakes.tripleseat.spent_refresh_uses(),
+        0,
+        "no spent refresh token presented"
+    );
+}
