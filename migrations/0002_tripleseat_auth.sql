@@ -14,11 +14,14 @@ CREATE TABLE tripleseat_tokens (
     refreshed_at_ms     BIGINT  NOT NULL
 );
 
--- Consent links handed out and not yet used: the callback takes a state once.
+-- Consent links handed out and not yet used: the callback takes a state once. A link
+-- from the console is bound to the browser that asked for it (a cookie holds the state);
+-- one from the tripleseat-connect command, run in the service's own shell, is not.
 CREATE TABLE oauth_states (
-    state          TEXT   PRIMARY KEY,
-    created_at_ms  BIGINT NOT NULL,
-    expires_at_ms  BIGINT NOT NULL
+    state          TEXT    PRIMARY KEY,
+    created_at_ms  BIGINT  NOT NULL,
+    expires_at_ms  BIGINT  NOT NULL,
+    browser_bound  BOOLEAN NOT NULL
 );
 
 -- Which signature form a delivery matched (`timestamped`, `plain-hex`,

@@ -125,10 +125,11 @@ fn tripleseat_connect() -> ExitCode {
             std::sync::Arc::default(),
             std::sync::Arc::clone(&store),
         );
-        let link = auth.consent_link(config.public_base_url.as_deref()).await;
+        // Run in the service's own shell: the link is not tied to a browser.
+        let link = auth.consent_link(config.public_base_url.as_deref(), false).await;
         store.close().await;
         match link {
-            Ok(url) => {
+            Ok((url, _)) => {
                 println!("{url}");
                 eprintln!(
                     "Open the link above as a TripleSeat administrator and approve. TripleSeat sends the browser to {}{}, where the running service stores the tokens. The link is valid {} minutes, once.",

@@ -17,7 +17,7 @@ use serde_json::json;
 use super::api::{audit, Caller};
 use super::json_error;
 use crate::startup::AppState;
-use crate::tripleseat::auth::ConsentError;
+use crate::tripleseat::auth::{ConsentError, CALLBACK_PATH, CONSENT_LINK_TTL};
 
 /// `GET /admin/tripleseat/connect`: a redirect to TripleSeat's consent page, or with
 /// `Accept: application/json` (the console) the link as `{"authorize_url": …}`.
@@ -31,10 +31,10 @@ pub async fn connect(
         .services
         .tripleseat
         .auth()
-        .consent_link(config.public_base_url.as_deref())
+        .consent_link(config.public_base_url.as_deref(), true)
         .await;
-    let url = match link {
-        Ok(url) => url,
+    let (url, consent_state) = match link {
+        Ok(link) => link,
         Err(error) => {
             let status = match error {
                 ConsentError::Store => StatusCode::SERVICE_UNAVAILABLE,
@@ -55,10 +55,44 @@ pub async fn connect(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("application/json"));
-    if wants_json {
-        return Json(json!({"authorize_url": url})).into_response();
+    // The callback must come back to this browser: the cookie holds the state.
+    let secure = if config
+        .public_base_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://"))
+    {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{CONSENT_COOKIE}={consent_state}; Path={CALLBACK_PATH}; Max-Age={}; HttpOnly; SameSite=Lax{secure}",
+        CONSENT_LINK_TTL.as_secs()
+    );
+    let mut response = if wants_json {
+        Json(json!({"authorize_url": url})).into_response()
+    } else {
+        (StatusCode::FOUND, [(header::LOCATION, url)]).into_response()
+    };
+    if let Ok(cookie) = header::HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
-    (StatusCode::FOUND, [(header::LOCATION, url)]).into_response()
+    response
+}
+
+/// The cookie that ties a consent link to the browser that asked for it.
+const CONSENT_COOKIE: &str = "tripleseat_consent";
+
+/// The consent cookie's value, from the request's `Cookie` headers.
+fn consent_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == CONSENT_COOKIE)
+        .map(|(_, value)| value.to_string())
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,7 +104,11 @@ pub struct Callback {
 
 /// `GET /oauth/tripleseat/callback?code=…&state=…` (or `?error=…` when the operator
 /// declined): a small page saying what happened, in words for a browser.
-pub async fn callback(State(state): State<Arc<AppState>>, Query(callback): Query<Callback>) -> Response {
+pub async fn callback(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(callback): Query<Callback>,
+) -> Response {
     let config = &state.services.config;
     let (code, consent_state) = match (&callback.code, &callback.state, &callback.error) {
         (_, _, Some(error)) => {
@@ -99,7 +137,12 @@ pub async fn callback(State(state): State<Arc<AppState>>, Query(callback): Query
         .services
         .tripleseat
         .auth()
-        .complete_consent(code, consent_state, config.public_base_url.as_deref())
+        .complete_consent(
+            code,
+            consent_state,
+            consent_cookie(&headers).as_deref(),
+            config.public_base_url.as_deref(),
+        )
         .await;
     match completed {
         Ok(()) => {

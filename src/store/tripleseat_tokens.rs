@@ -120,15 +120,22 @@ impl Store {
         Ok(removed == 1)
     }
 
-    /// Remembers a consent link's `state` until `expires_at_ms`.
-    pub async fn remember_oauth_state(&self, state: &str, expires_at_ms: i64) -> Result<(), StoreError> {
+    /// Remembers a consent link's `state` until `expires_at_ms`; `browser_bound`: the
+    /// callback must come with the cookie that holds it.
+    pub async fn remember_oauth_state(
+        &self,
+        state: &str,
+        expires_at_ms: i64,
+        browser_bound: bool,
+    ) -> Result<(), StoreError> {
         bounded(async {
             on_pool!(self, |pool| sqlx::query(
-                "INSERT INTO oauth_states (state, created_at_ms, expires_at_ms) VALUES ($1, $2, $3)"
+                "INSERT INTO oauth_states (state, created_at_ms, expires_at_ms, browser_bound) VALUES ($1, $2, $3, $4)"
             )
             .bind(state)
             .bind(now_ms())
             .bind(expires_at_ms)
+            .bind(browser_bound)
             .execute(pool)
             .await
             .map(|_| ()))
@@ -136,19 +143,21 @@ impl Store {
         .await
     }
 
-    /// Uses up a consent link's `state`: true once, for a state handed out and unexpired.
-    pub async fn take_oauth_state(&self, state: &str) -> Result<bool, StoreError> {
-        let taken = bounded(async {
-            on_pool!(self, |pool| sqlx::query(
-                "DELETE FROM oauth_states WHERE state = $1 AND expires_at_ms > $2"
-            )
-            .bind(state)
-            .bind(now_ms())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))
+    /// Uses up a consent link's `state`: once, for a state handed out and unexpired,
+    /// `Some(browser_bound)`; else `None`.
+    pub async fn take_oauth_state(&self, state: &str) -> Result<Option<bool>, StoreError> {
+        bounded(async {
+            on_pool!(self, |pool| {
+                let row = sqlx::query(
+                    "DELETE FROM oauth_states WHERE state = $1 AND expires_at_ms > $2 RETURNING browser_bound",
+                )
+                .bind(state)
+                .bind(now_ms())
+                .fetch_optional(pool)
+                .await?;
+                row.map(|row| row.try_get::<bool, _>("browser_bound")).transpose()
+            })
         })
-        .await?;
-        Ok(taken == 1)
+        .await
     }
 }

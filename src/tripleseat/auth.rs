@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use reqwest::{RequestBuilder, StatusCode};
 use serde::Deserialize;
+use subtle::ConstantTimeEq;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
@@ -107,6 +108,8 @@ pub enum ConsentError {
     NotConfigured(&'static str),
     #[error("this consent link is unknown, used already or expired; start again from /admin/tripleseat/connect")]
     UnknownState,
+    #[error("this consent link was started in another browser; start again from the console in this one")]
+    OtherBrowser,
     #[error("TripleSeat refused the authorization code ({0}); codes expire within minutes, so start again")]
     CodeRefused(String),
     #[error("TripleSeat answered without the tokens expected")]
@@ -424,8 +427,13 @@ impl Authorizer {
     }
 
     /// A consent link: TripleSeat's authorize page with a one-time `state` the
-    /// callback checks. The state is stored, so any instance can take the callback.
-    pub async fn consent_link(&self, public_base_url: Option<&str>) -> Result<String, ConsentError> {
+    /// callback checks, and the state. The state is stored, so any instance can take
+    /// the callback; `browser_bound` links also need the state back in a cookie.
+    pub async fn consent_link(
+        &self,
+        public_base_url: Option<&str>,
+        browser_bound: bool,
+    ) -> Result<(String, String), ConsentError> {
         let (client_id, _) = self.client.as_ref().ok_or(ConsentError::NotConfigured(
             "TRIPLESEAT_OAUTH_CLIENT_ID / TRIPLESEAT_OAUTH_CLIENT_SECRET",
         ))?;
@@ -433,7 +441,7 @@ impl Authorizer {
         let state = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
         let expires = now_ms() + crate::store::ms(CONSENT_LINK_TTL);
         self.store
-            .remember_oauth_state(&state, expires)
+            .remember_oauth_state(&state, expires, browser_bound)
             .await
             .map_err(|_| ConsentError::Store)?;
         let redirect_uri = format!("{base}{CALLBACK_PATH}");
@@ -447,7 +455,7 @@ impl Authorizer {
             ],
         )
         .map_err(|_| ConsentError::NotConfigured("TRIPLESEAT_AUTHORIZE_URL"))?;
-        Ok(url.to_string())
+        Ok((url.to_string(), state))
     }
 
     /// The callback: the state is used up, the code exchanged, the tokens stored.
@@ -455,19 +463,22 @@ impl Authorizer {
         &self,
         code: &str,
         state: &str,
+        cookie_state: Option<&str>,
         public_base_url: Option<&str>,
     ) -> Result<(), ConsentError> {
         let (client_id, secret) = self.client.as_ref().ok_or(ConsentError::NotConfigured(
             "TRIPLESEAT_OAUTH_CLIENT_ID / TRIPLESEAT_OAUTH_CLIENT_SECRET",
         ))?;
         let base = public_base_url.ok_or(ConsentError::NotConfigured("PUBLIC_BASE_URL"))?;
-        if !self
+        let is_bound = self
             .store
             .take_oauth_state(state)
             .await
             .map_err(|_| ConsentError::Store)?
-        {
-            return Err(ConsentError::UnknownState);
+            .ok_or(ConsentError::UnknownState)?;
+        let same_browser = cookie_state.is_some_and(|c| bool::from(c.as_bytes().ct_eq(state.as_bytes())));
+        if is_bound && !same_browser {
+            return Err(ConsentError::OtherBrowser);
         }
         let redirect_uri = format!("{base}{CALLBACK_PATH}");
         let answer = self

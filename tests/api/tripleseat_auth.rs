@@ -47,11 +47,22 @@ async fn give_consent(app: &TestApp) -> (u16, String) {
         .await
         .unwrap();
     assert_eq!(connect.status().as_u16(), 302, "connect redirects to TripleSeat");
-    follow_consent_link(app, &location(&connect)).await
+    follow_consent_link(app, &location(&connect), consent_cookie(&connect).as_deref()).await
 }
 
-/// From TripleSeat's authorize link on: the fake's consent page, then our callback.
-async fn follow_consent_link(app: &TestApp, link: &str) -> (u16, String) {
+/// The `name=value` of the consent cookie the connect answer set.
+fn consent_cookie(response: &reqwest::Response) -> Option<String> {
+    let cookie = response.headers().get("set-cookie")?.to_str().ok()?;
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    cookie.split(';').next().map(String::from)
+}
+
+/// From TripleSeat's authorize link on: the fake's consent page, then our callback,
+/// with the browser's cookie when it has one.
+async fn follow_consent_link(app: &TestApp, link: &str, cookie: Option<&str>) -> (u16, String) {
     let browser = no_redirects();
     let authorize = reqwest::Url::parse(link).unwrap();
     let query: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
@@ -61,7 +72,11 @@ async fn follow_consent_link(app: &TestApp, link: &str) -> (u16, String) {
     let consent_page = browser.get(link).send().await.unwrap();
     assert_eq!(consent_page.status().as_u16(), 302);
     let back = location(&consent_page).replace(PUBLIC_BASE_URL, &app.address);
-    let callback = browser.get(back).send().await.unwrap();
+    let mut callback = browser.get(back);
+    if let Some(cookie) = cookie {
+        callback = callback.header("cookie", cookie);
+    }
+    let callback = callback.send().await.unwrap();
     let status = callback.status().as_u16();
     (status, callback.text().await.unwrap())
 }
@@ -297,10 +312,29 @@ async fn a_state_is_good_once() {
         .await
         .unwrap();
     let link = location(&connect);
-    assert_eq!(follow_consent_link(&app, &link).await.0, 200);
-    let (status, page) = follow_consent_link(&app, &link).await;
+    let cookie = consent_cookie(&connect);
+    assert_eq!(follow_consent_link(&app, &link, cookie.as_deref()).await.0, 200);
+    let (status, page) = follow_consent_link(&app, &link, cookie.as_deref()).await;
     assert_eq!(status, 400);
     assert!(page.contains("used already"), "{page}");
+}
+
+#[tokio::test]
+async fn a_console_link_completes_only_in_the_browser_that_asked_for_it() {
+    let app = all_ways().spawn().await;
+    let connect = no_redirects()
+        .get(format!("{}/admin/tripleseat/connect", app.address))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    // Someone else, holding the link but not the cookie, approves with their account.
+    let (status, page) = follow_consent_link(&app, &location(&connect), None).await;
+    assert_eq!(status, 400);
+    assert!(page.contains("started in another browser"), "{page}");
+    let (status, _) = follow_consent_link(&app, &location(&connect), Some("tripleseat_consent=forged")).await;
+    assert_eq!(status, 400, "the link is used up either way");
+    assert_eq!(reads_view(&app).await["authorization_code"], "not connected");
 }
 
 #[tokio::test]
@@ -429,7 +463,7 @@ async fn the_tripleseat_connect_command_prints_a_link_the_running_service_takes(
     assert!(stderr.contains("/oauth/tripleseat/callback"), "{stderr}");
     let link = String::from_utf8(output.stdout).unwrap();
     assert!(!link.contains(fakes::tripleseat::OAUTH_CLIENT_SECRET));
-    let (status, page) = follow_consent_link(&app, link.trim()).await;
+    let (status, page) = follow_consent_link(&app, link.trim(), None).await;
     assert_eq!(status, 200, "{page}");
     assert_eq!(reads_view(&app).await["authorization_code"], "connected");
 
