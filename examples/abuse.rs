@@ -20,7 +20,7 @@ use tokio::process::{Child, Command};
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{free_port, status_field};
+use support::{free_port, release_binary, status_field};
 const KEY: &str = "abuse-signing-key";
 const TZ: &str = "America/Los_Angeles";
 const SITE: &str = "15901";
@@ -98,18 +98,7 @@ impl Connector {
 
 #[tokio::main]
 async fn main() {
-    let binary = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("tripleseat-revel-connector");
-    assert!(
-        binary.exists(),
-        "build the binary first: cargo build --release ({})",
-        binary.display()
-    );
+    let binary = release_binary();
     let mut rows = Vec::new();
     if std::env::args().any(|a| a == "--only-anonymous") {
         rows.extend(anonymous_test_flood(&binary).await);

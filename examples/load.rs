@@ -32,7 +32,7 @@ mod postgres;
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{free_port, status_field};
+use support::{free_port, release_binary, status_field};
 const KEY: &str = "load-signing-key";
 const TZ: &str = "America/Los_Angeles";
 /// No scenario may run longer than this.
@@ -71,18 +71,7 @@ async fn main() {
         }
         return;
     }
-    let binary = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("tripleseat-revel-connector");
-    assert!(
-        binary.exists(),
-        "build the binary first: cargo build --release ({})",
-        binary.display()
-    );
+    let binary = release_binary();
 
     let ceiling = measure_ceiling().await;
     let sqlite = tempfile::tempdir().expect("a temporary directory");

@@ -1,4 +1,22 @@
-//! What the load and abuse tools share: a free port and a process's memory.
+//! What the load and abuse tools share: the release binary, a free port and a
+//! process's memory.
+
+/// The release build of the connector, beside this example's own binary.
+pub fn release_binary() -> std::path::PathBuf {
+    let binary = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("tripleseat-revel-connector");
+    assert!(
+        binary.exists(),
+        "build the binary first: cargo build --release ({})",
+        binary.display()
+    );
+    binary
+}
 
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {

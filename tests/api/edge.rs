@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use connector::store::journal::{JournalEntry, JournalQuery};
+use connector::store::journal::JournalQuery;
 use fakes::Fault;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -33,22 +33,6 @@ async fn read_until_closed(stream: &mut TcpStream) -> Option<String> {
     })
     .await;
     closed.ok().map(|()| String::from_utf8_lossy(&received).into_owned())
-}
-
-/// Every journal row once `count` are written (polled for at most 10 s).
-async fn journal_rows(app: &TestApp, count: usize) -> Vec<JournalEntry> {
-    let query = JournalQuery {
-        limit: 500,
-        ..JournalQuery::default()
-    };
-    for _ in 0..500 {
-        let rows = app.services.store.journal(&query).await.unwrap();
-        if rows.len() >= count {
-            return rows;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("expected {count} journal rows");
 }
 
 /// How many journal rows are there once the journal has been quiet for a moment.
@@ -137,7 +121,7 @@ async fn a_body_dribbled_past_its_timeout_gets_one_answer_and_no_email() {
     assert_eq!(json["reason"], "INVALID_JSON");
 
     assert_eq!(settled_journal_len(&app).await, 1, "one verdict");
-    let rows = journal_rows(&app, 1).await;
+    let rows = app.journal_rows(1).await;
     assert_eq!(rows[0].reason, "INVALID_JSON");
     assert!(
         app.settled_emails().await.is_empty(),
@@ -181,7 +165,7 @@ async fn a_thousand_unsigned_half_bodies_email_nobody() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(ran, 1000.0, "one verdict each");
-    let rows = journal_rows(&app, 500).await;
+    let rows = app.journal_rows(500).await;
     assert!(rows.iter().all(|r| r.reason == "INVALID_JSON"));
     // A real, signed failure still reports at once.
     let mut unknown = paid_event();
@@ -264,7 +248,7 @@ async fn a_run_stopped_at_the_deadline_while_reading_has_one_verdict() {
         .await
         .assert_reason("EVENT_DATA_UNAVAILABLE");
     assert_eq!(settled_journal_len(&app).await, 1);
-    let rows = journal_rows(&app, 1).await;
+    let rows = app.journal_rows(1).await;
     assert_eq!(rows[0].reason, "EVENT_DATA_UNAVAILABLE");
     let emails = app.settled_emails().await;
     assert_eq!(emails.len(), 1, "a verified delivery that failed is reported once");
@@ -281,7 +265,7 @@ async fn a_write_that_ends_after_the_deadline_says_so_everywhere() {
     let answer = app.post_signed(&webhook("UPDATE_EVENT", paid_event())).await;
     answer.assert_reason("REVEL_WRITE_FAILED");
     let correlation = answer.json["correlation_id"].as_str().unwrap().to_string();
-    let rows = journal_rows(&app, 1).await;
+    let rows = app.journal_rows(1).await;
     let row = &rows[0];
     assert_eq!(row.correlation_id, correlation);
     assert_eq!(row.reason, "REVEL_INJECTED", "the journal has the truth");

@@ -363,6 +363,23 @@ impl TestApp {
         self.fakes.sendgrid.messages()
     }
 
+    /// Every journal row (newest first, at most 500) once `count` are written; polled
+    /// for at most 10 s.
+    pub async fn journal_rows(&self, count: usize) -> Vec<connector::store::journal::JournalEntry> {
+        let query = connector::store::journal::JournalQuery {
+            limit: 500,
+            ..Default::default()
+        };
+        for _ in 0..500 {
+            let rows = self.services.store.journal(&query).await.unwrap();
+            if rows.len() >= count {
+                return rows;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("expected {count} journal rows");
+    }
+
     /// Stops the app as SIGTERM would and waits for it to finish.
     pub async fn stop(mut self) {
         if let Some(shutdown) = self.shutdown.take() {

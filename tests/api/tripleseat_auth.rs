@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use connector::store::journal::{JournalEntry, JournalQuery};
 use serde_json::Value;
 
 use crate::admin::TOKEN;
@@ -177,15 +176,21 @@ async fn a_cached_token_that_is_refused_is_renewed_once_before_the_next_way() {
     assert_eq!(reads_view(&app).await["in_use"], "public_key");
 }
 
+/// An app on `store` whose TripleSeat behaves as evidence says, consent given, and the
+/// consent's access token stale at once (so the next read must refresh and rotate).
+async fn connected_with_a_stale_token(store: &TestStore) -> TestApp {
+    let app = all_ways().store(store).spawn().await;
+    app.fakes.tripleseat.behave_as_public_evidence_says();
+    app.fakes.tripleseat.put_event(paid_event());
+    app.fakes.tripleseat.set_access_lifetime_secs(0);
+    assert_eq!(give_consent(&app).await.0, 200);
+    app
+}
+
 #[tokio::test]
 async fn a_rotated_refresh_token_is_stored_so_a_restart_never_presents_a_spent_one() {
     let store = TestStore::new();
-    let app = all_ways().store(&store).spawn().await;
-    app.fakes.tripleseat.behave_as_public_evidence_says();
-    app.fakes.tripleseat.put_event(paid_event());
-    // Tokens that are stale at once, so every read must refresh (and rotate).
-    app.fakes.tripleseat.set_access_lifetime_secs(0);
-    assert_eq!(give_consent(&app).await.0, 200);
+    let app = connected_with_a_stale_token(&store).await;
     app.post_signed(&status_change_webhook()).await.assert_reason("DRY_RUN");
     assert_eq!(app.fakes.tripleseat.refreshes(), 1);
     let fakes = app.fakes.clone();
@@ -209,11 +214,7 @@ async fn a_rotated_refresh_token_is_stored_so_a_restart_never_presents_a_spent_o
 #[tokio::test]
 async fn two_instances_refreshing_at_once_keep_one_valid_token() {
     let store = TestStore::new();
-    let first = all_ways().store(&store).spawn().await;
-    first.fakes.tripleseat.behave_as_public_evidence_says();
-    first.fakes.tripleseat.put_event(paid_event());
-    first.fakes.tripleseat.set_access_lifetime_secs(0);
-    assert_eq!(give_consent(&first).await.0, 200);
+    let first = connected_with_a_stale_token(&store).await;
     // The consent's token is stale; the one the refresh brings lasts.
     first.fakes.tripleseat.set_access_lifetime_secs(7200);
     let second = all_ways().store(&store).fakes(&first.fakes).spawn().await;
@@ -366,22 +367,6 @@ async fn connect_needs_the_admin_token_and_names_what_is_missing() {
     assert!(!link.contains(fakes::tripleseat::OAUTH_CLIENT_SECRET));
 }
 
-/// Journal rows for webhooks, once `count` are written.
-async fn webhook_rows(app: &TestApp, count: usize) -> Vec<JournalEntry> {
-    let query = JournalQuery {
-        limit: 50,
-        ..JournalQuery::default()
-    };
-    for _ in 0..200 {
-        let rows = app.services.store.journal(&query).await.unwrap();
-        if rows.len() >= count {
-            return rows;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("expected {count} journal rows");
-}
-
 #[tokio::test]
 async fn report_only_never_writes_and_journals_which_form_matched() {
     let app = AppBuilder::new()
@@ -410,7 +395,7 @@ async fn report_only_never_writes_and_journals_which_form_matched() {
     .assert_reason("DRY_RUN");
     assert!(app.orders().is_empty(), "report-only never writes");
 
-    let rows = webhook_rows(&app, 2).await;
+    let rows = app.journal_rows(2).await;
     let (newest, oldest) = (&rows[0], &rows[1]);
     assert_eq!(oldest.signature_form.as_deref(), Some("timestamped"));
     assert_eq!(
