@@ -108,9 +108,35 @@ impl Postgres {
     }
 
     /// Starts the server again on the same data and port, and waits until it answers.
+    /// A server that exits at once (the old one's processes still hold the port, or
+    /// crash recovery is still under way on a busy machine) is started again.
     pub async fn resume(&mut self) {
+        self.server = Some(self.spawn());
+        let url = self.url("postgres");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if sqlx::PgConnection::connect(&url).await.is_ok() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "postgres did not accept connections within 60 s"
+            );
+            let exited = self
+                .server
+                .as_mut()
+                .is_some_and(|server| server.try_wait().ok().flatten().is_some());
+            if exited {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                self.server = Some(self.spawn());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn spawn(&self) -> Child {
         let data = self.dir.path().join("data");
-        let server = as_owner(Command::new(self.bin.join("postgres")), self.owner)
+        as_owner(Command::new(self.bin.join("postgres")), self.owner)
             .arg("-D")
             .arg(&data)
             .args(["-p", &self.port.to_string(), "-c", "listen_addresses=127.0.0.1"])
@@ -121,20 +147,7 @@ impl Postgres {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("postgres starts");
-        self.server = Some(server);
-        let url = self.url("postgres");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if sqlx::PgConnection::connect(&url).await.is_ok() {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "postgres did not accept connections within 30 s"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            .expect("postgres starts")
     }
 }
 
