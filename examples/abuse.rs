@@ -20,7 +20,7 @@ use tokio::process::{Child, Command};
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{free_port, release_binary, status_field};
+use support::{connector_command, free_port, release_binary, status_field};
 const KEY: &str = "abuse-signing-key";
 const TZ: &str = "America/Los_Angeles";
 const SITE: &str = "15901";
@@ -36,26 +36,14 @@ impl Connector {
     async fn start(binary: &std::path::Path, upstreams: &Upstreams, extra: &[(&str, &str)]) -> Connector {
         let cwd = tempfile::tempdir().expect("a temporary directory");
         let port = free_port();
-        let locations = json!({SITE: {"name": "Summerlin", "revel_establishment": 4, "timezone": TZ}});
-        let mut command = Command::new(binary);
-        command
-            .env_clear()
-            .current_dir(cwd.path())
-            .env("HOST", "127.0.0.1")
-            .env("PORT", port.to_string())
-            .env("RUST_LOG", "warn")
-            .env("LOCATIONS_JSON", locations.to_string())
-            .env("TRIPLESEAT_WEBHOOK_SIGNING_KEY", KEY)
-            .envs(upstreams.connector_env())
-            .env("SWEEP_INTERVAL_SECS", "0")
-            .env("DATA_DIR", cwd.path().join("data"));
+        let mut command = connector_command(binary, cwd.path(), port, KEY, upstreams, TZ);
+        command.env("DATA_DIR", cwd.path().join("data"));
         for (name, value) in extra {
             command.env(name, value);
         }
         let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .kill_on_drop(true)
             .spawn()
             .expect("start the connector");
         let pid = child.id().expect("a running child has a pid");

@@ -32,7 +32,7 @@ mod postgres;
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{free_port, release_binary, status_field};
+use support::{connector_command, free_port, release_binary, status_field};
 const KEY: &str = "load-signing-key";
 const TZ: &str = "America/Los_Angeles";
 /// No scenario may run longer than this.
@@ -175,25 +175,14 @@ async fn run_backend(binary: &std::path::Path, backend: &'static str, database_u
     }
 
     let port = free_port();
-    let locations = json!({"15901": {"name": "Load Test Kitchen", "revel_establishment": 4, "timezone": TZ}});
     // No `.env` of the developer's: the connector runs in an empty directory of its own.
     let cwd = tempfile::tempdir().expect("a temporary directory");
-    let mut child = Command::new(binary)
-        .env_clear()
-        .current_dir(cwd.path())
-        .env("HOST", "127.0.0.1")
-        .env("PORT", port.to_string())
-        .env("RUST_LOG", "warn")
-        .env("LOCATIONS_JSON", locations.to_string())
-        .env("TRIPLESEAT_WEBHOOK_SIGNING_KEY", KEY)
-        .envs(upstreams.connector_env())
-        .env("SWEEP_INTERVAL_SECS", "0")
+    let mut child = connector_command(binary, cwd.path(), port, KEY, &upstreams, TZ)
         .env("DATABASE_URL", database_url)
         // The dry-run scenario drives /test/webhook far past its production budget.
         .env("TEST_ENDPOINTS_RATE", "1000000")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .expect("start the connector");
     let pid = child.id().expect("a running child has a pid");

@@ -38,15 +38,19 @@ fn location(response: &reqwest::Response) -> String {
 /// The operator's browser: the console's connect link, TripleSeat's consent page
 /// (the fake approves at once), back to the callback. Returns the callback's answer.
 async fn give_consent(app: &TestApp) -> (u16, String) {
-    let browser = no_redirects();
-    let connect = browser
+    let connect = connect(app).await;
+    assert_eq!(connect.status().as_u16(), 302, "connect redirects to TripleSeat");
+    follow_consent_link(app, &location(&connect), consent_cookie(&connect).as_deref()).await
+}
+
+/// The console's request for a consent link (redirects not followed).
+async fn connect(app: &TestApp) -> reqwest::Response {
+    no_redirects()
         .get(format!("{}/admin/tripleseat/connect", app.address))
         .bearer_auth(TOKEN)
         .send()
         .await
-        .unwrap();
-    assert_eq!(connect.status().as_u16(), 302, "connect redirects to TripleSeat");
-    follow_consent_link(app, &location(&connect), consent_cookie(&connect).as_deref()).await
+        .unwrap()
 }
 
 /// The `name=value` of the consent cookie the connect answer set.
@@ -306,12 +310,7 @@ async fn an_expired_code_an_unknown_state_and_a_declined_consent_change_nothing(
 #[tokio::test]
 async fn a_state_is_good_once() {
     let app = all_ways().spawn().await;
-    let connect = no_redirects()
-        .get(format!("{}/admin/tripleseat/connect", app.address))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let connect = connect(&app).await;
     let link = location(&connect);
     let cookie = consent_cookie(&connect);
     assert_eq!(follow_consent_link(&app, &link, cookie.as_deref()).await.0, 200);
@@ -323,12 +322,7 @@ async fn a_state_is_good_once() {
 #[tokio::test]
 async fn a_console_link_completes_only_in_the_browser_that_asked_for_it() {
     let app = all_ways().spawn().await;
-    let connect = no_redirects()
-        .get(format!("{}/admin/tripleseat/connect", app.address))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let connect = connect(&app).await;
     // Someone else, holding the link but not the cookie, approves with their account.
     let (status, page) = follow_consent_link(&app, &location(&connect), None).await;
     assert_eq!(status, 400);
