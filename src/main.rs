@@ -54,13 +54,18 @@ read too; the real environment wins). docs/environment.md lists them all, with
 their defaults; .env.example holds them.
 ";
 
+/// The configuration, or the exit for a bad one (the message names the variable).
+fn configuration() -> Result<Config, ExitCode> {
+    Config::from_env().map_err(|error| {
+        eprintln!("configuration error: {error}");
+        ExitCode::from(1)
+    })
+}
+
 fn serve() -> ExitCode {
-    let config = match Config::from_env() {
+    let config = match configuration() {
         Ok(config) => config,
-        Err(error) => {
-            eprintln!("configuration error: {error}");
-            return ExitCode::from(1);
-        }
+        Err(exit) => return exit,
     };
     let _log_writer = telemetry::init(config.log_format, config.timezone, &config.log_filter);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -98,12 +103,9 @@ fn serve() -> ExitCode {
 /// The consent link for a terminal: it is stored like the console's, so the running
 /// service's callback (at `PUBLIC_BASE_URL`) takes it.
 fn tripleseat_connect() -> ExitCode {
-    let config = match Config::from_env() {
+    let config = match configuration() {
         Ok(config) => config,
-        Err(error) => {
-            eprintln!("configuration error: {error}");
-            return ExitCode::from(1);
-        }
+        Err(exit) => return exit,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -276,11 +276,7 @@ async fn token(State(state): State<Arc<State_>>, Form(form): Form<BTreeMap<Strin
                 Some((redirect_uri, issued))
                     if redirect_uri == field("redirect_uri") && issued.elapsed() < code_lifetime =>
                 {
-                    let (access, refresh) = (format!("fake-code-token-{serial}"), format!("fake-refresh-{serial}"));
-                    tokens.insert(access.clone(), Grant::Code);
-                    oauth.refresh_tokens.insert(refresh.clone());
-                    Json(json!({"access_token": access, "token_type": "Bearer", "expires_in": lifetime, "refresh_token": refresh, "scope": "events:read", "created_at": 0}))
-                        .into_response()
+                    grant_code_tokens(&mut oauth, &mut tokens, serial, lifetime)
                 }
                 _ => refuse(StatusCode::BAD_REQUEST, "invalid_grant"),
             }
@@ -295,14 +291,24 @@ async fn token(State(state): State<Arc<State_>>, Form(form): Form<BTreeMap<Strin
             }
             // The access tokens of this grant are revoked with the rotation.
             tokens.retain(|_, grant| *grant != Grant::Code);
-            let (access, refresh) = (format!("fake-code-token-{serial}"), format!("fake-refresh-{serial}"));
-            tokens.insert(access.clone(), Grant::Code);
-            oauth.refresh_tokens.insert(refresh.clone());
-            Json(json!({"access_token": access, "token_type": "Bearer", "expires_in": lifetime, "refresh_token": refresh, "scope": "events:read", "created_at": 0}))
-                .into_response()
+            grant_code_tokens(&mut oauth, &mut tokens, serial, lifetime)
         }
         _ => refuse(StatusCode::BAD_REQUEST, "unsupported_grant_type"),
     }
+}
+
+/// A new access token and refresh token of the authorization-code grant.
+fn grant_code_tokens(
+    oauth: &mut OAuth,
+    tokens: &mut BTreeMap<String, Grant>,
+    serial: usize,
+    lifetime: u64,
+) -> Response {
+    let (access, refresh) = (format!("fake-code-token-{serial}"), format!("fake-refresh-{serial}"));
+    tokens.insert(access.clone(), Grant::Code);
+    oauth.refresh_tokens.insert(refresh.clone());
+    Json(json!({"access_token": access, "token_type": "Bearer", "expires_in": lifetime, "refresh_token": refresh, "scope": "events:read", "created_at": 0}))
+        .into_response()
 }
 
 async fn event(
