@@ -12,14 +12,14 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use connector::config::{Location, Rules};
+use connector::config::Location;
 use connector::money::Cents;
-use connector::pipeline::validation::{validate, InvoiceTotals, ValidatedEvent};
+use connector::pipeline::validation::{validate, Rules, ValidatedEvent};
 use connector::revel::catalog::Product;
 use connector::revel::order_plan::{plan_order, Matching};
 use connector::revel::product_match::{match_product, Catalog};
 use connector::secret::Secret;
-use connector::tripleseat::event::InvoiceLine;
+use connector::tripleseat::event::{Event, InvoiceTotals, LineItem};
 use connector::tripleseat::signature::{sign, Verifier};
 use fakes::Upstreams;
 use futures::stream::{self, StreamExt};
@@ -395,7 +395,7 @@ fn micro_benchmarks() -> Vec<(String, u32, f64)> {
         revel_establishment: "4".into(),
         timezone: TZ.parse().unwrap(),
     };
-    let validated = validate(&fixture["event"], "61234567", date, &rules).unwrap();
+    let validated = validate(&Event::from_json(&fixture["event"]).unwrap(), date, &rules).unwrap();
     let mut results = Vec::new();
     let mut time = |name: &str, iterations: u32, mut f: Box<dyn FnMut()>| {
         let started = Instant::now();
@@ -418,7 +418,7 @@ fn micro_benchmarks() -> Vec<(String, u32, f64)> {
         20_000,
         Box::new(|| {
             let v: Value = serde_json::from_slice(&body).unwrap();
-            assert!(validate(&v["event"], "61234567", date, &rules).is_ok());
+            assert!(validate(&Event::from_json(&v["event"]).unwrap(), date, &rules).is_ok());
         }),
     );
     time(
@@ -490,8 +490,8 @@ fn micro_benchmarks() -> Vec<(String, u32, f64)> {
 
 /// The fixture's event with `count` lines, each a slightly misspelt catalogue name.
 fn order_of_lines(fixture: &ValidatedEvent, count: usize) -> ValidatedEvent {
-    let lines: Vec<InvoiceLine> = (0..count)
-        .map(|n| InvoiceLine {
+    let lines: Vec<LineItem> = (0..count)
+        .map(|n| LineItem {
             id: format!("90{n:04}"),
             name: format!("Catalogue Item Numbr {:05}", n * 37),
             quantity: 2,

@@ -14,6 +14,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 pub use self::locations::{Location, Locations};
+use crate::pipeline::validation::Rules;
 use crate::secret::Secret;
 use crate::store::StoreTarget;
 use crate::upstream::RetryPolicy;
@@ -341,17 +342,6 @@ pub struct EmailConfig {
     pub sender: String,
     /// `TRIPLESEAT_EMAIL_RECIPIENTS`, de-duplicated ignoring case.
     pub recipients: Vec<String>,
-}
-
-/// The business rules of validation.
-#[derive(Debug, Clone)]
-pub struct Rules {
-    /// `INJECT_STATUSES`, default `DEFINITE,CLOSED`, upper-cased.
-    pub inject_statuses: Vec<String>,
-    /// `REQUIRE_CLOSED_INVOICE`, default true.
-    pub require_closed_invoice: bool,
-    /// `REQUIRE_FULL_PAYMENT`, default true.
-    pub require_full_payment: bool,
 }
 
 /// Limits on upstream calls. The timeouts are fixed by the contract; tests shorten them.

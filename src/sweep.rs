@@ -47,10 +47,10 @@ pub struct SweepSummary {
 impl SweepSummary {
     fn count(&mut self, outcome: &Outcome) {
         match outcome {
-            Outcome::RevelInjected { .. } | Outcome::DryRun => self.injected += 1,
+            Outcome::RevelInjected { .. } | Outcome::DryRun { .. } => self.injected += 1,
             Outcome::AlreadyInjected { .. } => self.already_injected += 1,
             other if !other.is_ok() => self.failed += 1,
-            other => *self.skipped.entry(other.reason()).or_default() += 1,
+            other => *self.skipped.entry(other.reason().to_string()).or_default() += 1,
         }
     }
 

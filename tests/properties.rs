@@ -199,8 +199,9 @@ proptest! {
         tax in 0i64..100_000,
         fees in 0i64..100_000,
     ) {
-        use connector::config::{Location, Rules};
-        use connector::pipeline::validation::validate;
+        use connector::config::Location;
+        use connector::pipeline::validation::{validate, Rules};
+        use connector::tripleseat::event::Event;
         use connector::revel::catalog::Product;
         use connector::revel::order_plan::{plan_order, Matching};
 
@@ -209,7 +210,8 @@ proptest! {
         let event = invoice_event(&lines, discount, tax, fees);
         let rules = Rules { inject_statuses: vec!["DEFINITE".into()], require_closed_invoice: true, require_full_payment: true };
         let day = chrono::NaiveDate::from_ymd_opt(2026, 5, 16).unwrap();
-        let validated = validate(&event, "61234567", day, &rules).expect("a readable, paid invoice validates");
+        let event = Event::from_json(&event).expect("every line is readable");
+        let validated = validate(&event, day, &rules).expect("a readable, paid invoice validates");
         let catalog: Vec<Product> = (0..lines.len())
             .map(|i| Product::new((500 + i).to_string(), format!("Catering Item {i:03}"), None))
             .collect();

@@ -360,7 +360,7 @@ pub async fn replay(
     });
     let detail = format!("event {event_id}: {} ({correlation_id})", outcome.reason());
     audit(&state, &Caller::of(&headers, peer), "replay", detail, request.note).await;
-    contract::render(&outcome, &progress.facts(), &correlation_id)
+    contract::render(&progress.answer(outcome), &correlation_id)
 }
 
 /// `POST /admin/api/sweep`: a sweep now, or word that one is running.

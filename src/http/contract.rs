@@ -8,16 +8,15 @@ use axum::Json;
 use serde::Serialize;
 
 use crate::money::Cents;
-use crate::pipeline::outcome::Outcome;
-use crate::pipeline::{Facts, GateState};
+use crate::pipeline::outcome::{Answer, GateState, Outcome};
 use crate::revel::order_plan::PlannedOrder;
 
 #[derive(Debug, Serialize)]
-struct Answer<'a> {
+struct AnswerJson<'a> {
     ok: bool,
     processed: bool,
     trigger: Option<&'a str>,
-    reason: Option<String>,
+    reason: Option<&'static str>,
     correlation_id: &'a str,
     dry_run: bool,
     event_id: Option<&'a str>,
@@ -88,43 +87,36 @@ impl<'a> PlannedOrderView<'a> {
     }
 }
 
-/// The answer for `outcome`, with what the run learnt.
-pub fn render(outcome: &Outcome, facts: &Facts, correlation_id: &str) -> Response {
-    let time_gate = if outcome.closes_time_gate() {
-        Some("CLOSED")
-    } else {
-        facts.time_gate.map(|state| match state {
+/// The answer, from the answer alone.
+pub fn render(answer: &Answer, correlation_id: &str) -> Response {
+    let outcome = &answer.outcome;
+    let json = AnswerJson {
+        ok: outcome.is_ok(),
+        processed: outcome.is_processed(),
+        trigger: answer.trigger.as_deref(),
+        reason: Some(outcome.reason()),
+        correlation_id,
+        dry_run: answer.dry_run,
+        event_id: answer.event_id.as_deref(),
+        site_id: answer.site_id.as_deref(),
+        time_gate: answer.time_gate().map(|state| match state {
             GateState::Open => "OPEN",
             GateState::Closed => "CLOSED",
             GateState::Unknown => "UNKNOWN",
-        })
-    };
-    let answer = Answer {
-        ok: outcome.is_ok(),
-        processed: outcome.is_processed(),
-        trigger: facts.trigger.as_deref(),
-        reason: Some(outcome.reason()),
-        correlation_id,
-        dry_run: facts.dry_run,
-        event_id: facts.event_id.as_deref(),
-        site_id: facts.site_id.as_deref(),
-        time_gate,
+        }),
         revel_order_id: outcome.revel_order_id(),
         revel_order_ids: match outcome {
             Outcome::RevelDuplicateOrder { order_ids } => Some(order_ids),
             _ => None,
         },
         authorization_status: matches!(outcome, Outcome::TripleseatAuthorizationDenied).then_some("DENIED"),
-        planned_order: match outcome {
-            Outcome::DryRun => facts.planned_order.as_ref().map(PlannedOrderView::of),
-            _ => None,
-        },
+        planned_order: answer.planned_order().map(PlannedOrderView::of),
         unmatched_items: match outcome {
             Outcome::ItemsUnmatched { names } => Some(names),
             _ => None,
         },
     };
-    let mut response = (StatusCode::OK, Json(answer)).into_response();
+    let mut response = (StatusCode::OK, Json(json)).into_response();
     if let Ok(value) = HeaderValue::from_str(correlation_id) {
         response.headers_mut().insert("x-request-id", value);
     }

@@ -17,7 +17,7 @@ use tracing::{Instrument, Span};
 use super::contract;
 use super::correlation;
 use crate::config::SignatureScheme;
-use crate::pipeline::outcome::Outcome;
+use crate::pipeline::outcome::{Answer, Outcome};
 use crate::pipeline::{self, AtDeadline, Incoming, Mode, Progress};
 use crate::startup::AppState;
 
@@ -36,11 +36,7 @@ pub async fn test(State(state): State<Arc<AppState>>, headers: HeaderMap, body: 
     if state.test_budget.check().is_err() {
         let correlation_id = correlation::new_id("req");
         tracing::warn!(%correlation_id, "Test endpoints: over their rate limit (RATE_LIMITED)");
-        let facts = crate::pipeline::Facts {
-            dry_run: true,
-            ..Default::default()
-        };
-        return contract::render(&Outcome::RateLimited, &facts, &correlation_id);
+        return contract::render(&Answer::bare(Outcome::RateLimited, true), &correlation_id);
     }
     handle(state, Mode::Test, &headers, body).await
 }
@@ -68,7 +64,7 @@ async fn handle(state: Arc<AppState>, mode: Mode, headers: &HeaderMap, body: Bod
         Ok(Ok(permit)) => permit,
         _ => {
             tracing::error!(parent: &span, "Every pipeline place stayed taken until the deadline (EVENT_DATA_UNAVAILABLE)");
-            return contract::render(&Outcome::EventDataUnavailable, &progress.facts(), &correlation_id);
+            return contract::render(&progress.answer(Outcome::EventDataUnavailable), &correlation_id);
         }
     };
     let run = pipeline::process(
@@ -96,9 +92,9 @@ async fn handle(state: Arc<AppState>, mode: Mode, headers: &HeaderMap, body: Bod
         }
     };
     if mode == Mode::Signed {
-        state.services.metrics.webhook_answered(&outcome.reason());
+        state.services.metrics.webhook_answered(outcome.reason());
     }
-    contract::render(&outcome, &progress.facts(), &correlation_id)
+    contract::render(&progress.answer(outcome), &correlation_id)
 }
 
 /// The names of headers that look like a signature: report-only records them, in case
@@ -174,7 +170,7 @@ mod tests {
             async {
                 let items: Vec<u8> = Vec::new();
                 let _ = items[3];
-                Outcome::DryRun
+                Outcome::ConnectorDisabled
             },
             &progress,
         )
@@ -186,7 +182,7 @@ mod tests {
     async fn a_blown_deadline_says_where_the_run_was() {
         let slow = || async {
             tokio::time::sleep(Duration::from_secs(5)).await;
-            Outcome::DryRun
+            Outcome::ConnectorDisabled
         };
         let reading = Progress::default();
         assert_eq!(

@@ -1,30 +1,35 @@
 //! The event, payload first: a signed webhook's (or a search result's) event object
 //! is trusted; what it lacks (documents with line items and payments, status, date)
 //! is read once from the TripleSeat API and merged, the payload's values winning.
+//! The JSON stays in here: what leaves is the typed `WireEvent`.
 
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
 use crate::pipeline::outcome::Outcome;
-use crate::pipeline::time_gate::{self, DateProblem};
 use crate::tripleseat::client::{TripleseatClient, TripleseatError};
-use crate::tripleseat::event::find_invoice;
+use crate::tripleseat::event::date::DateProblem;
+use crate::tripleseat::event::wire::WireEvent;
 use crate::tripleseat::site_of;
 
 pub struct EventSource<'a> {
     client: &'a TripleseatClient,
     event_id: String,
     payload: Option<Value>,
+    /// The payload as read, once.
+    payload_read: Option<WireEvent>,
     fetched: Option<Value>,
 }
 
 impl<'a> EventSource<'a> {
     pub fn new(client: &'a TripleseatClient, event_id: String, payload: Option<Value>) -> EventSource<'a> {
+        let payload = payload.filter(Value::is_object);
         EventSource {
             client,
+            payload_read: payload.as_ref().and_then(WireEvent::read),
             event_id,
-            payload: payload.filter(Value::is_object),
+            payload,
             fetched: None,
         }
     }
@@ -35,9 +40,9 @@ impl<'a> EventSource<'a> {
 
     /// The payload's own date, if it has one.
     pub fn payload_date(&self) -> Result<NaiveDate, DateProblem> {
-        self.payload
+        self.payload_read
             .as_ref()
-            .map_or(Err(DateProblem::Missing), time_gate::event_date)
+            .map_or(Err(DateProblem::Missing), WireEvent::date)
     }
 
     /// The site, read from the API when the payload had none.
@@ -49,17 +54,31 @@ impl<'a> EventSource<'a> {
         })
     }
 
-    /// The whole event: the payload alone when it has everything, else merged with the API's.
-    pub async fn full_event(&mut self, deadline: Instant) -> Result<Value, Outcome> {
-        if let Some(payload) = self.payload.as_ref().filter(|p| is_complete(p)) {
-            tracing::info!("Event data: complete in the payload, no API read");
-            return Ok(payload.clone());
+    /// The whole event: the payload alone when it has everything, else merged with the
+    /// API's. Without an id of its own, it has the one it was asked for.
+    pub async fn full_event(&mut self, deadline: Instant) -> Result<WireEvent, Outcome> {
+        let is_complete = self.payload_read.as_ref().is_some_and(WireEvent::is_complete);
+        let mut event = match self.payload_read.take().filter(|_| is_complete) {
+            Some(complete) => {
+                tracing::info!("Event data: complete in the payload, no API read");
+                complete
+            }
+            None => {
+                let fetched = self.fetch(deadline).await?.clone();
+                let read = match &self.payload {
+                    Some(payload) => WireEvent::read(&merge(payload, &fetched)),
+                    None => WireEvent::read(&fetched),
+                };
+                read.ok_or_else(|| {
+                    tracing::warn!("TripleSeat read: the event is not an object (EVENT_DATA_UNAVAILABLE)");
+                    Outcome::EventDataUnavailable
+                })?
+            }
+        };
+        if event.id.0.is_none() {
+            event.id.0 = Some(self.event_id.clone());
         }
-        let fetched = self.fetch(deadline).await?.clone();
-        Ok(match &self.payload {
-            Some(payload) => merge(payload, &fetched),
-            None => fetched,
-        })
+        Ok(event)
     }
 
     async fn fetch(&mut self, deadline: Instant) -> Result<&Value, Outcome> {
@@ -85,28 +104,6 @@ impl<'a> EventSource<'a> {
         }
         Ok(self.fetched.as_ref().expect("invariant: fetched was just set"))
     }
-}
-
-/// Has status, a date, and an invoice with line items and payment data.
-fn is_complete(event: &Value) -> bool {
-    let has_text = |field: &str| {
-        event
-            .get(field)
-            .and_then(Value::as_str)
-            .is_some_and(|s| !s.trim().is_empty())
-    };
-    let has_payments = event
-        .get("documents")
-        .and_then(Value::as_array)
-        .is_some_and(|docs| docs.iter().any(|d| d.get("payment_set").is_some_and(Value::is_object)));
-    has_text("status")
-        && (has_text("event_date") || has_text("event_date_iso8601"))
-        && has_payments
-        // An unreadable line is refused by validation whichever copy it comes from.
-        && match find_invoice(event) {
-            Ok(invoice) => invoice.is_some_and(|invoice| !invoice.lines.is_empty()),
-            Err(_) => true,
-        }
 }
 
 /// The payload's values win; the API's fill what is missing, null or empty.
@@ -180,9 +177,9 @@ mod tests {
     #[test]
     fn a_full_payload_is_complete_and_a_status_change_is_not() {
         let full: Value = serde_json::from_str(include_str!("../../tests/fixtures/event_full.json")).unwrap();
-        assert!(is_complete(&full["event"]));
+        assert!(WireEvent::read(&full["event"]).unwrap().is_complete());
         let status_change: Value =
             serde_json::from_str(include_str!("../../tests/fixtures/webhook_status_change.json")).unwrap();
-        assert!(!is_complete(&status_change["event"]));
+        assert!(!WireEvent::read(&status_change["event"]).unwrap().is_complete());
     }
 }

@@ -35,12 +35,15 @@ use crate::store::Store;
 use crate::switches::Switches;
 use crate::tripleseat::client::TripleseatClient;
 use crate::tripleseat::delivery::{Delivery, DeliveryError};
+use crate::tripleseat::event::date::DateProblem;
+use crate::tripleseat::event::wire::WireEvent;
+use crate::tripleseat::event::Event;
 use crate::tripleseat::signature::{self, Verifier};
 use event_source::EventSource;
-use outcome::{GateClosed, Outcome};
+use outcome::{Answer, GateClosed, GateState, Outcome};
 use single_flight::EventTurns;
-use time_gate::{check_time_gate, DateProblem};
-use validation::{validate, ValidatedEvent, ValidationFailure};
+use time_gate::check_time_gate;
+use validation::{refuse_unreadable, validate, ValidatedEvent, ValidationFailure};
 
 /// The current time, injectable so tests control "today".
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
@@ -103,7 +106,6 @@ pub struct Facts {
     pub site_id: Option<String>,
     pub time_gate: Option<GateState>,
     pub dry_run: bool,
-    pub planned_order: Option<PlannedOrder>,
     pub event_name: Option<String>,
     pub location_name: Option<String>,
     /// Under `WEBHOOK_SIGNATURE_SCHEME=report-only`: the form the signature matched
@@ -112,13 +114,6 @@ pub struct Facts {
     pub signature_shape: Option<String>,
     /// `/webhook`: the signature verified (report-only: it matched a form).
     pub signature_verified: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GateState {
-    Open,
-    Closed,
-    Unknown,
 }
 
 /// Where a run is, shared with the HTTP layer so that every request gets one verdict:
@@ -208,6 +203,19 @@ impl Progress {
             .clone()
     }
 
+    /// The answer to give for `outcome`, with what the run learnt so far.
+    pub fn answer(&self, outcome: Outcome) -> Answer {
+        let facts = self.facts();
+        Answer {
+            outcome,
+            trigger: facts.trigger,
+            event_id: facts.event_id,
+            site_id: facts.site_id,
+            gate: facts.time_gate,
+            dry_run: facts.dry_run,
+        }
+    }
+
     fn note(&self, update: impl FnOnce(&mut Facts)) {
         update(
             &mut self
@@ -261,7 +269,14 @@ pub async fn record_taken_over(
         Arc::clone(progress),
         arrived,
     );
-    tracing::info!(reason = %outcome.reason(), ok = outcome.is_ok(), processed = outcome.is_processed(), dry_run = run.is_dry_run, "Outcome: {}", outcome.reason());
+    tracing::info!(
+        reason = outcome.reason(),
+        ok = outcome.is_ok(),
+        processed = outcome.is_processed(),
+        dry_run = run.is_dry_run,
+        "Outcome: {}",
+        outcome.reason()
+    );
     run.record(outcome, None).await;
 }
 
@@ -423,9 +438,9 @@ impl<'a> Run<'a> {
         let event = source.full_event(self.deadline).await?; // TRIPLESEAT_AUTHORIZATION_DENIED, EVENT_DATA_UNAVAILABLE
         let day = match payload_day {
             Some(day) => day,
-            None => self.time_gate(time_gate::event_date(&event), location)?, // TIME_GATE_CLOSED_* on the API's date
+            None => self.time_gate(event.date(), location)?, // TIME_GATE_CLOSED_* on the API's date
         };
-        let validated = self.validate(&event, source.event_id(), day)?; // VALIDATION_FAILED_*
+        let validated = self.validate(event, day)?; // VALIDATION_FAILED_*
         self.revel(&validated, location).await // ALREADY_INJECTED, ITEMS_UNMATCHED, DRY_RUN, REVEL_*
     }
 
@@ -542,8 +557,12 @@ impl<'a> Run<'a> {
         Err(Outcome::TimeGateClosed(closed))
     }
 
-    fn validate(&self, event: &Value, event_id: &str, day: NaiveDate) -> Step<ValidatedEvent> {
-        match validate(event, event_id, day, &self.config.rules) {
+    fn validate(&self, event: WireEvent, day: NaiveDate) -> Step<ValidatedEvent> {
+        let rules = &self.config.rules;
+        let checked = Event::try_from(event)
+            .map_err(|refused| refuse_unreadable(refused, rules))
+            .and_then(|event| validate(&event, day, rules));
+        match checked {
             Ok(validated) => {
                 tracing::info!(
                     lines = validated.lines.len(),
@@ -577,8 +596,7 @@ impl<'a> Run<'a> {
             }
             tracing::warn!("Revel: not configured; the dry-run plan has no product ids");
             let plan = self.plan(event, location, None)?;
-            self.progress.note(|f| f.planned_order = Some(plan));
-            return Ok(Outcome::DryRun);
+            return Ok(Outcome::DryRun { plan: Box::new(plan) });
         }
 
         let _turn = tokio::time::timeout_at(self.deadline, self.services.turns.wait_for(event_id))
@@ -653,8 +671,7 @@ impl<'a> Run<'a> {
         }
         if self.is_dry_run {
             tracing::info!(items = plan.items.len(), total = %plan.total, "Revel: dry run, nothing written (DRY_RUN)");
-            self.progress.note(|f| f.planned_order = Some(plan));
-            return Ok(Outcome::DryRun);
+            return Ok(Outcome::DryRun { plan: Box::new(plan) });
         }
 
         let ids = WriterIds::for_plan(&self.config.revel.ids, &plan).map_err(|missing| {
@@ -732,12 +749,19 @@ impl<'a> Run<'a> {
             return;
         };
         let answered = Some(Outcome::RevelWriteFailed.reason()).filter(|a| answered_early && *a != outcome.reason());
-        match &answered {
+        match answered {
             Some(answered) => {
-                tracing::info!(reason = %outcome.reason(), ok = outcome.is_ok(), processed = outcome.is_processed(), dry_run = self.is_dry_run, answered = %answered, "Outcome: {} (the webhook was answered {answered} at the deadline, while this write was still running)", outcome.reason())
+                tracing::info!(reason = outcome.reason(), ok = outcome.is_ok(), processed = outcome.is_processed(), dry_run = self.is_dry_run, answered = %answered, "Outcome: {} (the webhook was answered {answered} at the deadline, while this write was still running)", outcome.reason())
             }
             None => {
-                tracing::info!(reason = %outcome.reason(), ok = outcome.is_ok(), processed = outcome.is_processed(), dry_run = self.is_dry_run, "Outcome: {}", outcome.reason())
+                tracing::info!(
+                    reason = outcome.reason(),
+                    ok = outcome.is_ok(),
+                    processed = outcome.is_processed(),
+                    dry_run = self.is_dry_run,
+                    "Outcome: {}",
+                    outcome.reason()
+                )
             }
         }
         self.record(outcome, answered).await;
@@ -745,7 +769,7 @@ impl<'a> Run<'a> {
 
     /// Journals a verdict and queues the failure email it warrants. For `/webhook`, only
     /// once the signature verified: an unsigned or forged request never emails anyone.
-    async fn record(&self, outcome: &Outcome, answered: Option<String>) {
+    async fn record(&self, outcome: &Outcome, answered: Option<&'static str>) {
         let facts = self.progress.facts();
         self.services.metrics.pipeline_ran(self.started.elapsed());
         self.journal(outcome, &facts, answered);
@@ -775,7 +799,7 @@ impl<'a> Run<'a> {
         // longer be resumed) is news of its own.
         let notice = match &detail {
             Some(detail) => format!("{reason}/{}", notice_digest(detail)),
-            None => reason.clone(),
+            None => reason.to_string(),
         };
         if !self.is_first_notice(event_id, &notice).await {
             tracing::info!(
@@ -786,7 +810,7 @@ impl<'a> Run<'a> {
         }
         outbox
             .enqueue(templates::failure(&templates::Failed {
-                reason: &reason,
+                reason,
                 explanation: outcome.explanation(),
                 event_id: facts.event_id.as_deref(),
                 event_name: facts.event_name.as_deref(),
@@ -818,7 +842,7 @@ impl<'a> Run<'a> {
             .unwrap_or(true)
     }
 
-    fn journal(&self, outcome: &Outcome, facts: &Facts, answered: Option<String>) {
+    fn journal(&self, outcome: &Outcome, facts: &Facts, answered: Option<&'static str>) {
         self.services.writes.journal(JournalEntry {
             at_ms: crate::store::now_ms(),
             correlation_id: self.correlation_id.clone(),
@@ -827,7 +851,7 @@ impl<'a> Run<'a> {
             trigger: facts.trigger.clone(),
             event_id: facts.event_id.clone(),
             site_id: facts.site_id.clone(),
-            reason: outcome.reason(),
+            reason: outcome.reason().to_string(),
             ok: outcome.is_ok(),
             processed: outcome.is_processed(),
             dry_run: self.is_dry_run,
@@ -835,7 +859,7 @@ impl<'a> Run<'a> {
             duration_ms: i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX),
             signature_form: facts.signature_form.map(String::from),
             signature_shape: facts.signature_shape.clone(),
-            answered_reason: answered,
+            answered_reason: answered.map(String::from),
         });
     }
 }

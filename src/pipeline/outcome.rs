@@ -2,8 +2,10 @@
 //! gives each reason its code, `ok`, `processed`, whether it settles the delivery
 //! key and whether it warrants a failure email; a new reason must answer them all.
 
-use crate::pipeline::time_gate::{DateProblem, Gate};
+use crate::pipeline::time_gate::Gate;
 use crate::pipeline::validation::ValidationFailure;
+use crate::revel::order_plan::PlannedOrder;
+use crate::tripleseat::event::date::DateProblem;
 use crate::tripleseat::signature::SignatureError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,7 +13,10 @@ pub enum Outcome {
     RevelInjected {
         order_id: String,
     },
-    DryRun,
+    /// The pipeline ran to its end without writing: the order it would have written.
+    DryRun {
+        plan: Box<PlannedOrder>,
+    },
     ConnectorDisabled,
     MissingTriggerType,
     TriggerTypeNotActionable,
@@ -60,14 +65,20 @@ pub enum GateClosed {
 }
 
 impl GateClosed {
-    pub fn code(self) -> &'static str {
+    /// The full reason code.
+    pub fn reason(self) -> &'static str {
         match self {
-            GateClosed::TooEarly => "TOO_EARLY",
-            GateClosed::EventDayPassed => "EVENT_DAY_PASSED",
-            GateClosed::OutsideWindow => "OUTSIDE_WINDOW",
-            GateClosed::InvalidDateFormat => "INVALID_DATE_FORMAT",
-            GateClosed::MissingData => "MISSING_DATA",
+            GateClosed::TooEarly => "TIME_GATE_CLOSED_TOO_EARLY",
+            GateClosed::EventDayPassed => "TIME_GATE_CLOSED_EVENT_DAY_PASSED",
+            GateClosed::OutsideWindow => "TIME_GATE_CLOSED_OUTSIDE_WINDOW",
+            GateClosed::InvalidDateFormat => "TIME_GATE_CLOSED_INVALID_DATE_FORMAT",
+            GateClosed::MissingData => "TIME_GATE_CLOSED_MISSING_DATA",
         }
+    }
+
+    /// The code after `TIME_GATE_CLOSED_`.
+    pub fn code(self) -> &'static str {
+        &self.reason()["TIME_GATE_CLOSED_".len()..]
     }
 
     pub fn from_gate(gate: Gate) -> Option<GateClosed> {
@@ -87,36 +98,88 @@ impl GateClosed {
     }
 }
 
+/// The answer to a request: its outcome, and what the run learnt on the way that
+/// the answer reports. `http::contract` renders it from this alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub outcome: Outcome,
+    pub trigger: Option<String>,
+    pub event_id: Option<String>,
+    pub site_id: Option<String>,
+    /// `None` when the run stopped before the gate.
+    pub gate: Option<GateState>,
+    pub dry_run: bool,
+}
+
+/// Where the time gate stood when the run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GateState {
+    Open,
+    Closed,
+    /// The payload had no date and the run stopped before the API's.
+    Unknown,
+}
+
+impl Answer {
+    /// An answer given before anything was learnt (a refusal at the door).
+    pub fn bare(outcome: Outcome, dry_run: bool) -> Answer {
+        Answer {
+            outcome,
+            trigger: None,
+            event_id: None,
+            site_id: None,
+            gate: None,
+            dry_run,
+        }
+    }
+
+    /// The gate as the answer reports it: closed whenever the outcome says so.
+    pub fn time_gate(&self) -> Option<GateState> {
+        match self.outcome.closes_time_gate() {
+            true => Some(GateState::Closed),
+            false => self.gate,
+        }
+    }
+
+    /// The dry run's plan, on `DRY_RUN`.
+    pub fn planned_order(&self) -> Option<&PlannedOrder> {
+        match &self.outcome {
+            Outcome::DryRun { plan } => Some(plan),
+            _ => None,
+        }
+    }
+}
+
 impl Outcome {
     /// The stable reason code of the contract.
-    pub fn reason(&self) -> String {
+    pub fn reason(&self) -> &'static str {
         match self {
-            Outcome::RevelInjected { .. } => "REVEL_INJECTED".into(),
-            Outcome::DryRun => "DRY_RUN".into(),
-            Outcome::ConnectorDisabled => "CONNECTOR_DISABLED".into(),
-            Outcome::MissingTriggerType => "MISSING_TRIGGER_TYPE".into(),
-            Outcome::TriggerTypeNotActionable => "TRIGGER_TYPE_NOT_ACTIONABLE".into(),
-            Outcome::DuplicateDelivery => "DUPLICATE_DELIVERY".into(),
-            Outcome::LocationNotAllowed => "LOCATION_NOT_ALLOWED".into(),
-            Outcome::TimeGateClosed(why) => format!("TIME_GATE_CLOSED_{}", why.code()),
-            Outcome::ValidationFailed(rule) => format!("VALIDATION_FAILED_{}", rule.code()),
-            Outcome::TripleseatAuthorizationDenied => "TRIPLESEAT_AUTHORIZATION_DENIED".into(),
-            Outcome::AlreadyInjected { .. } => "ALREADY_INJECTED".into(),
-            Outcome::SignatureVerificationFailed(why) => format!("SIGNATURE_VERIFICATION_FAILED_{}", why.code()),
-            Outcome::PayloadTooLarge => "PAYLOAD_TOO_LARGE".into(),
-            Outcome::InvalidJson => "INVALID_JSON".into(),
-            Outcome::InvalidPayload => "INVALID_PAYLOAD".into(),
-            Outcome::NoEventData => "NO_EVENT_DATA".into(),
-            Outcome::MissingSiteId => "MISSING_SITE_ID".into(),
-            Outcome::UnknownLocation => "UNKNOWN_LOCATION".into(),
-            Outcome::EventDataUnavailable => "EVENT_DATA_UNAVAILABLE".into(),
-            Outcome::ItemsUnmatched { .. } => "ITEMS_UNMATCHED".into(),
-            Outcome::RevelWriteFailed => "REVEL_WRITE_FAILED".into(),
-            Outcome::RevelPartialOrder { .. } => "REVEL_PARTIAL_ORDER".into(),
-            Outcome::RevelDuplicateOrder { .. } => "REVEL_DUPLICATE_ORDER".into(),
-            Outcome::StoreUnavailable => "STORE_UNAVAILABLE".into(),
-            Outcome::RateLimited => "RATE_LIMITED".into(),
-            Outcome::InternalError => "INTERNAL_ERROR".into(),
+            Outcome::RevelInjected { .. } => "REVEL_INJECTED",
+            Outcome::DryRun { .. } => "DRY_RUN",
+            Outcome::ConnectorDisabled => "CONNECTOR_DISABLED",
+            Outcome::MissingTriggerType => "MISSING_TRIGGER_TYPE",
+            Outcome::TriggerTypeNotActionable => "TRIGGER_TYPE_NOT_ACTIONABLE",
+            Outcome::DuplicateDelivery => "DUPLICATE_DELIVERY",
+            Outcome::LocationNotAllowed => "LOCATION_NOT_ALLOWED",
+            Outcome::TimeGateClosed(why) => why.reason(),
+            Outcome::ValidationFailed(rule) => rule.reason(),
+            Outcome::TripleseatAuthorizationDenied => "TRIPLESEAT_AUTHORIZATION_DENIED",
+            Outcome::AlreadyInjected { .. } => "ALREADY_INJECTED",
+            Outcome::SignatureVerificationFailed(why) => why.reason(),
+            Outcome::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Outcome::InvalidJson => "INVALID_JSON",
+            Outcome::InvalidPayload => "INVALID_PAYLOAD",
+            Outcome::NoEventData => "NO_EVENT_DATA",
+            Outcome::MissingSiteId => "MISSING_SITE_ID",
+            Outcome::UnknownLocation => "UNKNOWN_LOCATION",
+            Outcome::EventDataUnavailable => "EVENT_DATA_UNAVAILABLE",
+            Outcome::ItemsUnmatched { .. } => "ITEMS_UNMATCHED",
+            Outcome::RevelWriteFailed => "REVEL_WRITE_FAILED",
+            Outcome::RevelPartialOrder { .. } => "REVEL_PARTIAL_ORDER",
+            Outcome::RevelDuplicateOrder { .. } => "REVEL_DUPLICATE_ORDER",
+            Outcome::StoreUnavailable => "STORE_UNAVAILABLE",
+            Outcome::RateLimited => "RATE_LIMITED",
+            Outcome::InternalError => "INTERNAL_ERROR",
         }
     }
 
@@ -124,7 +187,7 @@ impl Outcome {
     pub fn is_ok(&self) -> bool {
         match self {
             Outcome::RevelInjected { .. }
-            | Outcome::DryRun
+            | Outcome::DryRun { .. }
             | Outcome::ConnectorDisabled
             | Outcome::MissingTriggerType
             | Outcome::TriggerTypeNotActionable
@@ -158,7 +221,7 @@ impl Outcome {
 
     /// `true`: the pipeline ran to its end.
     pub fn is_processed(&self) -> bool {
-        matches!(self, Outcome::RevelInjected { .. } | Outcome::DryRun)
+        matches!(self, Outcome::RevelInjected { .. } | Outcome::DryRun { .. })
     }
 
     /// Whether a redelivery of the same key should be answered `DUPLICATE_DELIVERY`:
@@ -173,7 +236,7 @@ impl Outcome {
                 why,
                 GateClosed::TooEarly | GateClosed::EventDayPassed | GateClosed::OutsideWindow
             ),
-            Outcome::DryRun
+            Outcome::DryRun { .. }
             | Outcome::ConnectorDisabled
             | Outcome::MissingTriggerType
             | Outcome::TriggerTypeNotActionable
@@ -226,7 +289,7 @@ impl Outcome {
     pub fn explanation(&self) -> &'static str {
         match self {
             Outcome::RevelInjected { .. } => "the order was created in Revel",
-            Outcome::DryRun => "the pipeline ran to its end without writing (dry run)",
+            Outcome::DryRun { .. } => "the pipeline ran to its end without writing (dry run)",
             Outcome::ConnectorDisabled => "the connector is switched off (ENABLE_CONNECTOR=false)",
             Outcome::MissingTriggerType => "the delivery has no webhook_trigger_type",
             Outcome::TriggerTypeNotActionable => "this trigger type never leads to an order",
@@ -280,7 +343,9 @@ mod tests {
         let id = || "1".to_string();
         let mut all = vec![
             Outcome::RevelInjected { order_id: id() },
-            Outcome::DryRun,
+            Outcome::DryRun {
+                plan: Box::new(PlannedOrder::default()),
+            },
             Outcome::ConnectorDisabled,
             Outcome::MissingTriggerType,
             Outcome::TriggerTypeNotActionable,

@@ -1,13 +1,29 @@
-//! The business rules, a pure function of the merged event and the rules:
-//! an injectable status, a settled invoice, payments covering its total, and at
-//! least one line item. What passes becomes a `ValidatedEvent` in exact cents.
+//! The business rules, a pure function of the event, its day and the rules: an
+//! injectable status, a settled invoice, payments covering its total, and at least
+//! one line item. What passes becomes a `ValidatedEvent`.
 
 use chrono::NaiveDate;
-use serde_json::Value;
 
-use crate::config::Rules;
 use crate::money::Cents;
-use crate::tripleseat::event::{find_invoice, EventFacts, InvoiceLine, UnreadableLine};
+use crate::tripleseat::event::{Event, EventFacts, InvoiceTotals, LineItem, Unreadable, UnreadableLine};
+
+/// The business rules of validation.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    /// `INJECT_STATUSES`, default `DEFINITE,CLOSED`, upper-cased.
+    pub inject_statuses: Vec<String>,
+    /// `REQUIRE_CLOSED_INVOICE`, default true.
+    pub require_closed_invoice: bool,
+    /// `REQUIRE_FULL_PAYMENT`, default true.
+    pub require_full_payment: bool,
+}
+
+impl Rules {
+    fn injects(&self, status: Option<&str>) -> bool {
+        let status = status.unwrap_or("");
+        self.inject_statuses.iter().any(|s| s == status)
+    }
+}
 
 /// Which rule failed; each is one `VALIDATION_FAILED_*` code.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,31 +38,22 @@ pub enum ValidationFailure {
 }
 
 impl ValidationFailure {
-    pub fn code(&self) -> &'static str {
+    /// The full reason code.
+    pub fn reason(&self) -> &'static str {
         match self {
-            ValidationFailure::StatusNotInjectable => "STATUS_NOT_INJECTABLE",
-            ValidationFailure::NoBillingInvoice => "NO_BILLING_INVOICE",
-            ValidationFailure::InvoiceNotClosed => "INVOICE_NOT_CLOSED",
-            ValidationFailure::PaymentInsufficient => "PAYMENT_INSUFFICIENT",
-            ValidationFailure::NoLineItems => "NO_LINE_ITEMS",
-            ValidationFailure::UnreadableLineItem(_) => "UNREADABLE_LINE_ITEM",
+            ValidationFailure::StatusNotInjectable => "VALIDATION_FAILED_STATUS_NOT_INJECTABLE",
+            ValidationFailure::NoBillingInvoice => "VALIDATION_FAILED_NO_BILLING_INVOICE",
+            ValidationFailure::InvoiceNotClosed => "VALIDATION_FAILED_INVOICE_NOT_CLOSED",
+            ValidationFailure::PaymentInsufficient => "VALIDATION_FAILED_PAYMENT_INSUFFICIENT",
+            ValidationFailure::NoLineItems => "VALIDATION_FAILED_NO_LINE_ITEMS",
+            ValidationFailure::UnreadableLineItem(_) => "VALIDATION_FAILED_UNREADABLE_LINE_ITEM",
         }
     }
-}
 
-/// The invoice's money, as the order must reproduce it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InvoiceTotals {
-    /// Σ quantity × unit price over the lines.
-    pub subtotal: Cents,
-    /// The invoice discount, as a positive amount.
-    pub discount: Cents,
-    /// Tax from the billing totals.
-    pub tax: Cents,
-    /// What the customer owes in all: items, less discount, plus tax, gratuity and fees.
-    pub grand_total: Cents,
-    /// Paid payments less refunds.
-    pub paid: Cents,
+    /// The code after `VALIDATION_FAILED_`.
+    pub fn code(&self) -> &'static str {
+        &self.reason()["VALIDATION_FAILED_".len()..]
+    }
 }
 
 /// An event that passed every rule: what the order is made from.
@@ -54,122 +61,49 @@ pub struct InvoiceTotals {
 pub struct ValidatedEvent {
     pub facts: EventFacts,
     pub date: NaiveDate,
-    pub lines: Vec<InvoiceLine>,
+    pub lines: Vec<LineItem>,
     pub totals: InvoiceTotals,
 }
 
-/// Every amount the invoice states, each of which must be within the bound.
-fn invoice_amounts(invoice: &crate::tripleseat::event::Invoice, facts: &EventFacts) -> Vec<Cents> {
-    let stated = [
-        invoice.grand_total,
-        invoice.discounts_total,
-        invoice.amount_due,
-        facts.grand_total,
-        facts.amount_due,
-        Some(invoice.paid),
-    ];
-    stated
-        .into_iter()
-        .flatten()
-        .chain(invoice.billing_totals.iter().map(|t| t.amount))
-        .collect()
-}
-
-fn too_large() -> ValidationFailure {
-    ValidationFailure::UnreadableLineItem(UnreadableLine {
-        line: "the invoice's amounts".into(),
-        problem: format!("they reach more than {} and cannot be real", Cents::MAX_INVOICE_AMOUNT),
-    })
-}
-
-/// Each amount within `Cents::MAX_INVOICE_AMOUNT`, so sums of a few of them never overflow.
-fn bounded(amounts: &[Cents]) -> Result<(), ValidationFailure> {
-    match amounts.iter().all(|a| a.is_within_invoice_bound()) {
-        true => Ok(()),
-        false => Err(too_large()),
+/// The verdict on an event that could not be read: one that is not to be injected
+/// is refused for its status (an unreadable line on it is nobody's problem yet).
+pub fn refuse_unreadable(refused: Unreadable, rules: &Rules) -> ValidationFailure {
+    match rules.injects(refused.status.as_deref()) {
+        true => ValidationFailure::UnreadableLineItem(refused.line),
+        false => ValidationFailure::StatusNotInjectable,
     }
 }
 
-/// A sum that fits and stays within the bound.
-fn bounded_sum(amounts: Vec<Cents>) -> Result<Cents, ValidationFailure> {
-    Cents::checked_sum(amounts)
-        .filter(|sum| sum.is_within_invoice_bound())
-        .ok_or_else(too_large)
-}
-
-pub fn validate(
-    event: &Value,
-    event_id: &str,
-    date: NaiveDate,
-    rules: &Rules,
-) -> Result<ValidatedEvent, ValidationFailure> {
-    let facts = EventFacts::read(event, event_id);
-    let status = facts.status.as_deref().unwrap_or("");
-    if !rules.inject_statuses.iter().any(|s| s == status) {
+pub fn validate(event: &Event, day: NaiveDate, rules: &Rules) -> Result<ValidatedEvent, ValidationFailure> {
+    let status = event.facts.status.as_deref();
+    if !rules.injects(status) {
         return Err(ValidationFailure::StatusNotInjectable);
     }
-    let invoice = find_invoice(event)
-        .map_err(ValidationFailure::UnreadableLineItem)?
-        .ok_or(ValidationFailure::NoBillingInvoice)?;
-    bounded(&invoice_amounts(&invoice, &facts))?;
-
-    let sum = |amounts: Vec<Cents>| bounded_sum(amounts);
-    let subtotal = sum(invoice.lines.iter().map(InvoiceLine::total).collect())?;
-    let discount = match invoice.discounts_total {
-        Some(total) => total.abs(),
-        None => sum(invoice
-            .billing_totals
-            .iter()
-            .filter(|t| t.amount < Cents::ZERO)
-            .map(|t| t.amount.abs())
-            .collect())?,
-    };
-    let tax = sum(invoice
-        .billing_totals
-        .iter()
-        .filter(|t| t.is_tax() && t.amount > Cents::ZERO)
-        .map(|t| t.amount)
-        .collect())?;
-    let fees = sum(invoice
-        .billing_totals
-        .iter()
-        .filter(|t| t.amount > Cents::ZERO)
-        .map(|t| t.amount)
-        .collect())?;
-    let grand_total = invoice
-        .grand_total
-        .or(facts.grand_total)
-        .unwrap_or(subtotal - discount + fees);
-    let amount_due = invoice.amount_due.or(facts.amount_due);
-
-    let is_settled = status == "CLOSED" || amount_due.is_some_and(|due| due <= Cents::ZERO);
+    let invoice = event.invoice.as_ref().ok_or(ValidationFailure::NoBillingInvoice)?;
+    let totals = invoice.totals;
+    let is_settled = status == Some("CLOSED") || invoice.amount_due.is_some_and(|due| due <= Cents::ZERO);
     if rules.require_closed_invoice && !is_settled {
         return Err(ValidationFailure::InvoiceNotClosed);
     }
-    if rules.require_full_payment && grand_total > Cents::ZERO && invoice.paid < grand_total {
+    if rules.require_full_payment && totals.grand_total > Cents::ZERO && totals.paid < totals.grand_total {
         return Err(ValidationFailure::PaymentInsufficient);
     }
     if invoice.lines.is_empty() {
         return Err(ValidationFailure::NoLineItems);
     }
     Ok(ValidatedEvent {
-        facts,
-        date,
-        lines: invoice.lines,
-        totals: InvoiceTotals {
-            subtotal,
-            discount,
-            tax,
-            grand_total,
-            paid: invoice.paid,
-        },
+        facts: event.facts.clone(),
+        date: day,
+        lines: invoice.lines.clone(),
+        totals,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::tripleseat::event::wire::WireEvent;
+    use serde_json::{json, Value};
 
     fn rules() -> Rules {
         Rules {
@@ -191,8 +125,14 @@ mod tests {
         NaiveDate::from_ymd_opt(2026, 5, 16).unwrap()
     }
 
+    /// The pipeline's reading and rules: the typed event, then `validate`.
+    fn validated(event: &Value, rules: &Rules) -> Result<ValidatedEvent, ValidationFailure> {
+        let read = Event::try_from(WireEvent::read(event).unwrap()).map_err(|r| refuse_unreadable(r, rules))?;
+        validate(&read, date(), rules)
+    }
+
     fn check(event: &Value) -> Result<InvoiceTotals, ValidationFailure> {
-        validate(event, "61234567", date(), &rules()).map(|v| v.totals)
+        validated(event, &rules()).map(|v| v.totals)
     }
 
     #[test]
@@ -321,7 +261,7 @@ mod tests {
             require_full_payment: false,
             ..rules()
         };
-        let validated = validate(&event, "1", date(), &relaxed).unwrap();
+        let validated = validated(&event, &relaxed).unwrap();
         assert_eq!(validated.totals.paid, Cents(50_00));
     }
 
@@ -336,5 +276,39 @@ mod tests {
         assert_eq!(totals.discount, Cents(15_30));
         assert_eq!(totals.tax, Cents(11_53));
         assert_eq!(totals.grand_total, Cents(149_23));
+    }
+
+    #[test]
+    fn an_unreadable_line_is_refused_unless_the_status_is_refused_first() {
+        let mut event = fixture();
+        invoice_mut(&mut event)["line_items"][0]["price"] = json!(null);
+        assert!(matches!(check(&event), Err(ValidationFailure::UnreadableLineItem(_))));
+        event["status"] = json!("TENTATIVE");
+        assert_eq!(check(&event), Err(ValidationFailure::StatusNotInjectable));
+    }
+
+    #[test]
+    fn amounts_past_the_bound_are_refused_never_wrapped() {
+        let cases: [fn(&mut Value); 4] = [
+            |e| invoice_mut(e)["financials"]["grand_total"] = json!("99999999999.00"),
+            |e| invoice_mut(e)["payment_set"]["payments"][0]["amount"] = json!("99999999999.00"),
+            |e| invoice_mut(e)["billing_totals"][0]["total_price"] = json!("-99999999999.00"),
+            |e| {
+                for line in invoice_mut(e)["line_items"].as_array_mut().unwrap() {
+                    line["quantity"] = json!(100_000);
+                    line["price"] = json!("30000.00");
+                }
+            },
+        ];
+        for edit in cases {
+            let mut event = fixture();
+            edit(&mut event);
+            match check(&event) {
+                Err(ValidationFailure::UnreadableLineItem(line)) => {
+                    assert_eq!(line.line, "the invoice's amounts", "{line}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
     }
 }

@@ -31,7 +31,7 @@ pub struct PlannedItem {
     pub unit_price: Cents,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PlannedOrder {
     pub establishment: String,
     pub local_id: String,
@@ -152,8 +152,8 @@ pub fn invoice_fingerprint(event: &ValidatedEvent) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Rules;
-    use crate::pipeline::validation::{validate, InvoiceTotals};
+    use crate::pipeline::validation::{validate, Rules};
+    use crate::tripleseat::event::{Event, InvoiceTotals};
     use chrono::NaiveDate;
     use serde_json::Value;
 
@@ -164,13 +164,8 @@ mod tests {
             require_closed_invoice: true,
             require_full_payment: true,
         };
-        validate(
-            &json["event"],
-            "61234567",
-            NaiveDate::from_ymd_opt(2026, 5, 16).unwrap(),
-            &rules,
-        )
-        .unwrap()
+        let event = Event::from_json(&json["event"]).unwrap();
+        validate(&event, NaiveDate::from_ymd_opt(2026, 5, 16).unwrap(), &rules).unwrap()
     }
 
     fn location() -> Location {

@@ -31,14 +31,20 @@ pub enum SignatureError {
 }
 
 impl SignatureError {
-    pub fn code(self) -> &'static str {
+    /// The full reason code.
+    pub fn reason(self) -> &'static str {
         match self {
-            SignatureError::SigningKeyNotConfigured => "SIGNING_KEY_NOT_CONFIGURED",
-            SignatureError::MissingSignatureHeader => "MISSING_SIGNATURE_HEADER",
-            SignatureError::MalformedSignatureHeader => "MALFORMED_SIGNATURE_HEADER",
-            SignatureError::TimestampOutOfTolerance => "TIMESTAMP_OUT_OF_TOLERANCE",
-            SignatureError::Mismatch => "MISMATCH",
+            SignatureError::SigningKeyNotConfigured => "SIGNATURE_VERIFICATION_FAILED_SIGNING_KEY_NOT_CONFIGURED",
+            SignatureError::MissingSignatureHeader => "SIGNATURE_VERIFICATION_FAILED_MISSING_SIGNATURE_HEADER",
+            SignatureError::MalformedSignatureHeader => "SIGNATURE_VERIFICATION_FAILED_MALFORMED_SIGNATURE_HEADER",
+            SignatureError::TimestampOutOfTolerance => "SIGNATURE_VERIFICATION_FAILED_TIMESTAMP_OUT_OF_TOLERANCE",
+            SignatureError::Mismatch => "SIGNATURE_VERIFICATION_FAILED_MISMATCH",
         }
+    }
+
+    /// The code after `SIGNATURE_VERIFICATION_FAILED_`.
+    pub fn code(self) -> &'static str {
+        &self.reason()["SIGNATURE_VERIFICATION_FAILED_".len()..]
     }
 }
 
