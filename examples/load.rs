@@ -12,7 +12,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use connector::config::Location;
+use connector::locations::Location;
 use connector::money::Cents;
 use connector::pipeline::validation::{validate, Rules, ValidatedEvent};
 use connector::revel::catalog::Product;
@@ -366,7 +366,7 @@ fn micro_benchmarks() -> Vec<(String, u32, f64)> {
     let header = sign(&key, &body, now);
     let verifier = Verifier {
         key: Some(&key),
-        scheme: connector::config::SignatureScheme::Auto,
+        scheme: connector::tripleseat::signature::SignatureScheme::Auto,
         tolerance_secs: 300,
     };
     let rules = Rules {

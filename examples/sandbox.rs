@@ -32,8 +32,8 @@ struct Sandbox {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let self_check = std::env::args().any(|a| a == "--self-check");
-    let _log_writer =
-        (!self_check).then(|| connector::telemetry::init(connector::config::LogFormat::Text, chrono_tz::UTC, "info"));
+    let _log_writer = (!self_check)
+        .then(|| connector::telemetry::init(connector::telemetry::LogFormat::Text, chrono_tz::UTC, "info"));
     // SIGINT or SIGTERM ends the sandbox (and, with it, its connectors and files); the
     // handlers are in place from here, so a signal that comes early is not missed.
     let stop = connector::startup::shutdown_signal();

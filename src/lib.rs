@@ -17,6 +17,8 @@ pub mod email;
 pub mod http;
 /// Delivery keys and the bounded in-memory store of deliveries seen.
 pub mod idempotency;
+/// The site map: TripleSeat site → Revel establishment and timezone.
+pub mod locations;
 /// `GET /metrics`: the Prometheus registry and what it counts.
 pub mod metrics;
 /// Money as exact integer cents.

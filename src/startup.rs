@@ -123,7 +123,7 @@ impl Application {
             config: Arc::clone(&config),
         });
         log_tripleseat_reads(&services).await;
-        let listener = TcpListener::bind(SocketAddr::new(config.host, config.port)).await?;
+        let listener = TcpListener::bind(SocketAddr::new(config.server.host, config.server.port)).await?;
         Ok(Application {
             listener,
             state: Arc::new(AppState {
@@ -173,14 +173,14 @@ impl Application {
         // One budget from the signal on, shared by every step below, so the whole
         // shutdown ends before the platform's SIGKILL (Render: maxShutdownDelaySeconds).
         let limits = crate::http::server::Limits {
-            max_connections: config.max_connections,
-            header_read_timeout: config.header_read_timeout,
-            shutdown_budget: config.shutdown_budget,
+            max_connections: config.server.max_connections,
+            header_read_timeout: config.server.header_read_timeout,
+            shutdown_budget: config.server.shutdown_budget,
         };
         let signalled = crate::http::server::serve(self.listener, app, limits, signal).await;
-        let deadline = signalled + config.shutdown_budget;
+        let deadline = signalled + config.server.shutdown_budget;
         tracing::info!(
-            budget_secs = config.shutdown_budget.as_secs(),
+            budget_secs = config.server.shutdown_budget.as_secs(),
             "Shutdown: connections closed; finishing in-flight work"
         );
 

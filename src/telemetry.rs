@@ -15,8 +15,6 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::FormatTime;
 use tracing_subscriber::EnvFilter;
 
-use crate::config::LogFormat;
-
 /// RFC 3339 timestamps with milliseconds, in the configured timezone.
 struct ZonedClock(Tz);
 
@@ -25,6 +23,13 @@ impl FormatTime for ZonedClock {
         let now = chrono::Utc::now().with_timezone(&self.0);
         write!(w, "{}", now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
     }
+}
+
+/// How log lines are written (`LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// `filter` is `RUST_LOG` as the configuration checked it. Keep the guard until exit.

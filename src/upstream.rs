@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::config::UpstreamLimits;
 use crate::metrics::{Metrics, Upstream};
 
 /// The bounded backoff schedule: `attempts` tries in all, waits doubling from `base`
@@ -116,6 +115,14 @@ pub async fn send_counted(
     };
     metrics.upstream_request(upstream, &status, started.elapsed());
     result
+}
+
+/// Limits on upstream calls. The timeouts are fixed by the contract; tests shorten them.
+#[derive(Debug, Clone)]
+pub struct UpstreamLimits {
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub retry: RetryPolicy,
 }
 
 /// The one HTTP client, with the contract's connect and request timeouts.

@@ -14,7 +14,7 @@ const NOW: i64 = 1_779_000_000;
 fn verifier(key: &Secret) -> Verifier<'_> {
     Verifier {
         key: Some(key),
-        scheme: connector::config::SignatureScheme::Auto,
+        scheme: connector::tripleseat::signature::SignatureScheme::Auto,
         tolerance_secs: 300,
     }
 }
@@ -199,7 +199,7 @@ proptest! {
         tax in 0i64..100_000,
         fees in 0i64..100_000,
     ) {
-        use connector::config::Location;
+        use connector::locations::Location;
         use connector::pipeline::validation::{validate, Rules};
         use connector::tripleseat::event::Event;
         use connector::revel::catalog::Product;

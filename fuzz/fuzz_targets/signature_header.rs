@@ -2,7 +2,7 @@
 //! reported with no form, and its shape never a copy of the header's value.
 #![no_main]
 
-use connector::config::SignatureScheme;
+use connector::tripleseat::signature::SignatureScheme;
 use connector::secret::Secret;
 use connector::tripleseat::signature::{self, Verifier};
 use libfuzzer_sys::fuzz_target;

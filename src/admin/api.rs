@@ -110,7 +110,7 @@ pub async fn status(State(state): State<Arc<AppState>>) -> Answer {
         "outbox": outbox,
         "last_sweep": last_sweep,
         "tripleseat_reads": services.tripleseat.auth().view().await,
-        "signature_scheme": config.signature_scheme.as_str(),
+        "signature_scheme": config.webhook.signature_scheme.as_str(),
     })))
 }
 

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::Message;
-use crate::config::Location;
+use crate::locations::Location;
 use crate::pipeline::validation::ValidatedEvent;
 use crate::revel::order_plan::PlannedOrder;
 

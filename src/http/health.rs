@@ -31,9 +31,9 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
         "enable_connector": state.services.switches.is_enabled(),
         "allowed_locations": allowed,
         "locations": config.locations.len(),
-        "signing_key_configured": config.signing_key.is_some(),
+        "signing_key_configured": config.webhook.signing_key.is_some(),
         "store": store,
-        "signature_scheme": config.signature_scheme.as_str(),
+        "signature_scheme": config.webhook.signature_scheme.as_str(),
         "tripleseat_reads": state.services.tripleseat.auth().view().await,
     }))
 }

@@ -16,10 +16,10 @@ use tracing::{Instrument, Span};
 
 use super::contract;
 use super::correlation;
-use crate::config::SignatureScheme;
 use crate::pipeline::outcome::{Answer, Outcome};
 use crate::pipeline::{self, AtDeadline, Incoming, Mode, Progress};
 use crate::startup::AppState;
+use crate::tripleseat::signature::SignatureScheme;
 
 /// Past the pipeline's own deadline, how long the route waits before answering anyway.
 const DEADLINE_GRACE: Duration = Duration::from_millis(250);
@@ -51,14 +51,14 @@ async fn handle(state: Arc<AppState>, mode: Mode, headers: &HeaderMap, body: Bod
             .get("x-signature")
             .and_then(|v| v.to_str().ok())
             .map(String::from),
-        signature_headers: match state.services.config.signature_scheme {
+        signature_headers: match state.services.config.webhook.signature_scheme {
             SignatureScheme::ReportOnly => signature_header_names(headers),
             _ => Vec::new(),
         },
         body,
     };
     let arrived = Instant::now();
-    let deadline = arrived + state.services.config.webhook_deadline + DEADLINE_GRACE;
+    let deadline = arrived + state.services.config.webhook.deadline + DEADLINE_GRACE;
     // Waiting for a place among the runs counts against the deadline.
     let permit = match tokio::time::timeout_at(deadline, Arc::clone(&state.runs).acquire_owned()).await {
         Ok(Ok(permit)) => permit,

@@ -1,6 +1,7 @@
 //! The cheap checks: kill switch, trigger allowlist, allowed locations, location map.
 
-use crate::config::{Config, Location};
+use crate::config::Config;
+use crate::locations::Location;
 use crate::pipeline::outcome::Outcome;
 use crate::switches::Switches;
 use crate::tripleseat::delivery::{is_actionable, Delivery};

@@ -18,10 +18,11 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::config::{Config, Location, SignatureScheme};
+use crate::config::Config;
 use crate::email::outbox::Outbox;
 use crate::email::templates;
 use crate::idempotency::{Claim, IdempotencyStore};
+use crate::locations::Location;
 use crate::metrics::Metrics;
 use crate::revel::catalog::CatalogCache;
 use crate::revel::client::{RevelError, RevelReader, RevelWriter};
@@ -38,6 +39,7 @@ use crate::tripleseat::delivery::{Delivery, DeliveryError};
 use crate::tripleseat::event::date::DateProblem;
 use crate::tripleseat::event::wire::WireEvent;
 use crate::tripleseat::event::Event;
+use crate::tripleseat::signature::SignatureScheme;
 use crate::tripleseat::signature::{self, Verifier};
 use event_source::EventSource;
 use outcome::{Answer, GateClosed, GateState, Outcome};
@@ -349,7 +351,7 @@ impl<'a> Run<'a> {
     ) -> Run<'a> {
         // Report-only lets unverified deliveries through, so it can never write
         // (startup also insists on DRY_RUN=true).
-        let is_report_only = services.config.signature_scheme == SignatureScheme::ReportOnly;
+        let is_report_only = services.config.webhook.signature_scheme == SignatureScheme::ReportOnly;
         let is_dry_run = mode == Mode::Test || services.switches.is_dry_run() || is_report_only;
         progress.note(|f| f.dry_run = is_dry_run);
         Run {
@@ -361,7 +363,7 @@ impl<'a> Run<'a> {
             revel_writer: (!is_dry_run).then_some(&services.revel_writer),
             now: (services.clock)(),
             started,
-            deadline: started + services.config.webhook_deadline,
+            deadline: started + services.config.webhook.deadline,
             correlation_id,
             progress,
         }
@@ -445,14 +447,16 @@ impl<'a> Run<'a> {
     }
 
     fn verify_signature(&self, header: Option<&str>, header_names: &[String], body: &[u8]) -> Step<()> {
-        if let (SignatureScheme::ReportOnly, Some(key)) = (self.config.signature_scheme, &self.config.signing_key) {
+        if let (SignatureScheme::ReportOnly, Some(key)) =
+            (self.config.webhook.signature_scheme, &self.config.webhook.signing_key)
+        {
             self.report_signature(key, header, header_names, body);
             return Ok(());
         }
         let verifier = Verifier {
-            key: self.config.signing_key.as_ref(),
-            scheme: self.config.signature_scheme,
-            tolerance_secs: self.config.webhook_tolerance_secs,
+            key: self.config.webhook.signing_key.as_ref(),
+            scheme: self.config.webhook.signature_scheme,
+            tolerance_secs: self.config.webhook.tolerance_secs,
         };
         match verifier.verify(header, body, self.now.timestamp()) {
             Ok(()) => {
@@ -706,7 +710,7 @@ impl<'a> Run<'a> {
                             plan: &plan,
                             order_id: &order_id,
                             correlation_id: &self.correlation_id,
-                            answered_before_the_end: answered_early.then_some(self.config.webhook_deadline),
+                            answered_before_the_end: answered_early.then_some(self.config.webhook.deadline),
                         }))
                         .await;
                 }
@@ -882,8 +886,8 @@ impl Run<'_> {
     /// The whole body, within `WEBHOOK_MAX_BYTES` and the body timeout; a client that
     /// stops sending (or a shutdown while it dribbles) ends the read at once.
     async fn read_body(&self, body: Body) -> Step<Bytes> {
-        let limit = self.config.webhook_max_bytes;
-        let bound = BODY_READ_TIMEOUT.min(self.config.webhook_deadline / 2);
+        let limit = self.config.webhook.max_bytes;
+        let bound = BODY_READ_TIMEOUT.min(self.config.webhook.deadline / 2);
         let mut stopping = self.services.stopping.subscribe();
         let read = tokio::select! {
             read = tokio::time::timeout(bound, Limited::new(body, limit).collect()) => read,

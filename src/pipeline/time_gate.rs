@@ -2,10 +2,49 @@
 //! timezone, and inside the optional injection window. A pure function of
 //! (date, timezone, now, window), so it is tested with fixed clocks.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 
-use crate::config::InjectionWindow;
+/// The site-local hours in which orders may be injected (`INJECTION_WINDOW`, `HH:MM-HH:MM`).
+/// A window whose end is before its start runs over midnight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InjectionWindow {
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+}
+
+impl InjectionWindow {
+    pub fn contains(&self, time: NaiveTime) -> bool {
+        if self.start <= self.end {
+            self.start <= time && time < self.end
+        } else {
+            time >= self.start || time < self.end
+        }
+    }
+}
+
+impl FromStr for InjectionWindow {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (start, end) = text
+            .split_once('-')
+            .ok_or_else(|| format!("expected HH:MM-HH:MM, got {text:?}"))?;
+        let time = |part: &str| {
+            NaiveTime::parse_from_str(part.trim(), "%H:%M")
+                .map_err(|_| format!("{:?} is not a time of day HH:MM", part.trim()))
+        };
+        let window = InjectionWindow {
+            start: time(start)?,
+            end: time(end)?,
+        };
+        if window.start == window.end {
+            return Err("the window's start and end are the same".into());
+        }
+        Ok(window)
+    }
+}
 
 /// The gate's verdict for a readable date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,5 +221,16 @@ mod tests {
             check_time_gate(date(2026, 5, 17), la, utc(2026, 5, 16, 12, 0), Some(window)),
             Gate::TooEarly
         );
+    }
+
+    #[test]
+    fn injection_windows_may_run_over_midnight() {
+        let day: InjectionWindow = "06:00-22:00".parse().unwrap();
+        let night: InjectionWindow = "22:00-02:00".parse().unwrap();
+        let at = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
+        assert!(day.contains(at(6, 0)) && day.contains(at(21, 59)));
+        assert!(!day.contains(at(22, 0)) && !day.contains(at(5, 59)));
+        assert!(night.contains(at(23, 0)) && night.contains(at(1, 59)));
+        assert!(!night.contains(at(2, 0)) && !night.contains(at(12, 0)));
     }
 }

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod client;
 pub mod order_plan;
 pub mod product_match;
+pub mod tenant;
 pub mod writer;
 
 /// The `local_id` the connector writes, readable in the Revel UI.

@@ -12,7 +12,7 @@
 use serde::Serialize;
 
 use super::product_match::Catalog;
-use crate::config::Location;
+use crate::locations::Location;
 use crate::money::Cents;
 use crate::pipeline::validation::ValidatedEvent;
 

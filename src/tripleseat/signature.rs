@@ -10,7 +10,6 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::config::SignatureScheme;
 use crate::secret::Secret;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -45,6 +44,31 @@ impl SignatureError {
     /// The code after `SIGNATURE_VERIFICATION_FAILED_`.
     pub fn code(self) -> &'static str {
         &self.reason()["SIGNATURE_VERIFICATION_FAILED_".len()..]
+    }
+}
+
+/// How a webhook signature header may be written (`WEBHOOK_SIGNATURE_SCHEME`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureScheme {
+    /// Either form below.
+    Auto,
+    /// `t=<unix>,v1=<hex>` over `"<t>.<body>"`.
+    Timestamped,
+    /// A bare HMAC of the body, hex or base64.
+    Plain,
+    /// The go-live's verification period: every form is tried and the result
+    /// recorded, and nothing is ever written (it needs `DRY_RUN=true`).
+    ReportOnly,
+}
+
+impl SignatureScheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignatureScheme::Auto => "auto",
+            SignatureScheme::Timestamped => "timestamped",
+            SignatureScheme::Plain => "plain",
+            SignatureScheme::ReportOnly => "report-only",
+        }
     }
 }
 

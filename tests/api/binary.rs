@@ -43,7 +43,7 @@ async fn sign_prints_a_header_that_verifies() {
     let key = Secret::new("cli-key");
     let verifier = Verifier {
         key: Some(&key),
-        scheme: connector::config::SignatureScheme::Timestamped,
+        scheme: connector::tripleseat::signature::SignatureScheme::Timestamped,
         tolerance_secs: 300,
     };
     assert_eq!(

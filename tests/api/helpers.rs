@@ -186,7 +186,7 @@ impl AppBuilder {
         config.email_retry.base = Duration::from_millis(20);
         config.email_retry.max = Duration::from_millis(200);
         if let Some(deadline) = self.deadline {
-            config.webhook_deadline = deadline;
+            config.webhook.deadline = deadline;
         }
         if let Some(interval) = self.sweep_interval {
             config.sweep_interval = Some(interval);
