@@ -13,10 +13,11 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::time::Instant;
 
-use crate::admin::AdminGate;
 use crate::config::Config;
 use crate::email::client::SendgridClient;
 use crate::email::outbox::Outbox;
+use crate::http::access::AdminGate;
+use crate::http::state::AppState;
 use crate::idempotency::IdempotencyStore;
 use crate::metrics::Metrics;
 use crate::pipeline::single_flight::EventTurns;
@@ -54,17 +55,6 @@ pub enum StartupError {
     Store(#[from] OpenError),
     #[error("HOST/PORT: cannot listen: {0}")]
     Bind(#[from] std::io::Error),
-}
-
-pub struct AppState {
-    pub services: Arc<Services>,
-    /// One permit per pipeline run; shutdown takes them all to know runs are over.
-    pub runs: Arc<Semaphore>,
-    pub sweeper: Arc<Sweeper>,
-    /// Present when `ADMIN_TOKEN` is set.
-    pub admin: Option<AdminGate>,
-    /// The `/test/*` routes' own budget, shared by all their callers.
-    pub test_budget: DefaultDirectRateLimiter,
 }
 
 pub struct Application {

@@ -15,11 +15,11 @@ use serde_json::{json, Value};
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::{client_address, json_error};
+use crate::http::access::{client_address, json_error};
+use crate::http::state::AppState;
 use crate::http::{contract, correlation};
 use crate::pipeline::outcome::Outcome;
 use crate::pipeline::{process_replay, Progress};
-use crate::startup::AppState;
 use crate::store::journal::{JournalEntry, JournalQuery};
 use crate::store::switches::AuditEntry;
 use crate::store::StoreError;

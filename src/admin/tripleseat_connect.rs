@@ -15,8 +15,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::api::{audit, Caller};
-use super::json_error;
-use crate::startup::AppState;
+use crate::http::access::json_error;
+use crate::http::state::AppState;
 use crate::tripleseat::auth::{ConsentError, CALLBACK_PATH, CONSENT_LINK_TTL};
 
 /// `GET /admin/tripleseat/connect`: a redirect to TripleSeat's consent page, or with

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::env::RawEnv;
 use super::parse::{base_url, list, number, unique_ignoring_case};
-use super::{invalid, ConfigError};
+use super::parse::{invalid, ConfigError};
 use crate::secret::Secret;
 use crate::upstream::RetryPolicy;
 

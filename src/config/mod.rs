@@ -21,35 +21,19 @@ use chrono_tz::Tz;
 pub use self::email::EmailConfig;
 pub use self::env::VARIABLES;
 use self::env::{likely_meant, RawEnv};
-use self::parse::{boolean, expected, list, log_filter, log_format, number, timezone};
+pub use self::parse::ConfigError;
+use self::parse::{boolean, expected, invalid, list, log_filter, log_format, number, timezone};
 pub use self::revel::RevelConfig;
 pub use self::server::ServerConfig;
 pub use self::tripleseat::TripleseatConfig;
 pub use self::webhook::WebhookConfig;
-use crate::locations::{Locations, LocationsError};
+use crate::locations::Locations;
 use crate::pipeline::time_gate::InjectionWindow;
 use crate::pipeline::validation::Rules;
 use crate::secret::Secret;
 use crate::store::StoreTarget;
 use crate::telemetry::LogFormat;
 use crate::upstream::{RetryPolicy, UpstreamLimits};
-
-/// A configuration problem found at startup; it names the variable and never its value
-/// when the variable is a secret.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{variable}: {problem}")]
-    Invalid { variable: &'static str, problem: String },
-    #[error("locations: {0}")]
-    Locations(#[from] LocationsError),
-}
-
-fn invalid(variable: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid {
-        variable,
-        problem: problem.into(),
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct Config {

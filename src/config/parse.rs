@@ -5,8 +5,25 @@ use std::str::FromStr;
 
 use chrono_tz::Tz;
 
-use super::{invalid, ConfigError};
+use crate::locations::LocationsError;
 use crate::telemetry::LogFormat;
+
+/// A configuration problem found at startup; it names the variable and never its value
+/// when the variable is a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{variable}: {problem}")]
+    Invalid { variable: &'static str, problem: String },
+    #[error("locations: {0}")]
+    Locations(#[from] LocationsError),
+}
+
+pub(super) fn invalid(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        variable,
+        problem: problem.into(),
+    }
+}
 
 pub(super) fn boolean(variable: &'static str, value: Option<String>, default: bool) -> Result<bool, ConfigError> {
     match value.as_deref().map(|v| v.trim().to_ascii_lowercase()) {

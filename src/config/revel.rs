@@ -2,7 +2,7 @@
 
 use super::env::RawEnv;
 use super::parse::{base_url, optional_number, pair};
-use super::{invalid, ConfigError};
+use super::parse::{invalid, ConfigError};
 use crate::revel::tenant::{RevelIds, RevelTotals};
 use crate::secret::Secret;
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::env::RawEnv;
 use super::parse::expected;
-use super::{invalid, ConfigError};
+use super::parse::{invalid, ConfigError};
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {

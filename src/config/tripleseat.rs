@@ -1,8 +1,8 @@
 //! TripleSeat: where to read it, with which credentials, and where consent is given.
 
 use super::env::RawEnv;
+use super::parse::ConfigError;
 use super::parse::{base_url, pair};
-use super::ConfigError;
 use crate::secret::Secret;
 
 /// Where and how to reach TripleSeat.

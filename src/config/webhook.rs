@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::env::RawEnv;
 use super::parse::number;
-use super::{invalid, ConfigError};
+use super::parse::{invalid, ConfigError};
 use crate::secret::Secret;
 use crate::tripleseat::signature::SignatureScheme;
 

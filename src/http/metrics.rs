@@ -7,8 +7,8 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::admin::{bearer, json_error, same_secret};
-use crate::startup::AppState;
+use crate::http::access::{bearer, json_error, same_secret};
+use crate::http::state::AppState;
 
 pub async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let services = &state.services;

@@ -1,12 +1,14 @@
 //! The web adapter: the spec's endpoint table. It decides nothing about business
 //! outcomes; every webhook answer is rendered by `contract`.
 
+pub mod access;
 pub mod contract;
 pub mod correlation;
 pub mod health;
 pub mod metrics;
 pub mod revel_probe;
 pub mod server;
+pub mod state;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -14,7 +16,7 @@ use std::sync::Arc;
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::startup::AppState;
+use crate::http::state::AppState;
 
 pub fn router(state: Arc<AppState>) -> Router {
     let mut router = Router::new()

@@ -9,8 +9,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
 
+use crate::http::state::AppState;
 use crate::revel::client::RevelError;
-use crate::startup::AppState;
 
 pub async fn probe(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Value>) {
     let revel = &state.services.revel;

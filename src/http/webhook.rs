@@ -16,9 +16,9 @@ use tracing::{Instrument, Span};
 
 use super::contract;
 use super::correlation;
+use crate::http::state::AppState;
 use crate::pipeline::outcome::{Answer, Outcome};
 use crate::pipeline::{self, AtDeadline, Incoming, Mode, Progress};
-use crate::startup::AppState;
 use crate::tripleseat::signature::SignatureScheme;
 
 /// Past the pipeline's own deadline, how long the route waits before answering anyway.

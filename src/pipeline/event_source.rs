@@ -8,9 +8,10 @@ use serde_json::{Map, Value};
 use tokio::time::Instant;
 
 use crate::pipeline::outcome::Outcome;
-use crate::tripleseat::client::{TripleseatClient, TripleseatError};
+use crate::tripleseat::client::TripleseatClient;
 use crate::tripleseat::event::date::DateProblem;
 use crate::tripleseat::event::wire::WireEvent;
+use crate::tripleseat::failure::TripleseatError;
 use crate::tripleseat::site_of;
 
 pub struct EventSource<'a> {

@@ -34,7 +34,7 @@ use crate::store::tripleseat_tokens::{FreshTokens, StoredTokens};
 use crate::store::{now_ms, Store};
 use crate::upstream::{send_counted, Failure};
 
-use super::client::TripleseatError;
+use super::failure::{transport_failure, TripleseatError};
 
 /// One way of reading, in the order they are tried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -549,12 +549,12 @@ impl TokenEndpoint {
         let request = self.http.post(&self.url).form(form);
         let response = send_counted(&self.metrics, Upstream::Tripleseat, request)
             .await
-            .map_err(|e| Unavailable::Transport(super::client::transport_failure(e)))?;
+            .map_err(|e| Unavailable::Transport(transport_failure(e)))?;
         let status = response.status();
         let body = response
             .bytes()
             .await
-            .map_err(|e| Unavailable::Transport(super::client::transport_failure(e)))?;
+            .map_err(|e| Unavailable::Transport(transport_failure(e)))?;
         if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
             return Err(Unavailable::Transport(Failure::Retry(TripleseatError::Status(
                 status.as_u16(),

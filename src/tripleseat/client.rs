@@ -10,30 +10,12 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::auth::{Authorizer, Credential, Unavailable};
+use super::failure::{transport_failure, TripleseatError};
 use super::pacer::Pacer;
 use crate::config::TripleseatConfig;
 use crate::metrics::{Metrics, Upstream};
 use crate::store::Store;
 use crate::upstream::{encode_component, retry_after, send_counted, with_retry, Failure, RetryPolicy};
-
-/// What went wrong reading TripleSeat, in terms the pipeline decides on.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TripleseatError {
-    #[error("TripleSeat refused the credentials (401/403 or a login page)")]
-    Denied,
-    #[error("TripleSeat read credentials are not configured")]
-    NotConfigured,
-    #[error("TripleSeat answered HTTP {0}")]
-    Status(u16),
-    #[error("TripleSeat rate limit (429) persisted")]
-    RateLimited,
-    #[error("TripleSeat did not answer in time")]
-    Timeout,
-    #[error("TripleSeat could not be reached")]
-    Unreachable,
-    #[error("TripleSeat answered with a body that is not the expected JSON")]
-    Malformed,
-}
 
 /// One page of a search.
 #[derive(Debug, Clone)]
@@ -218,12 +200,4 @@ async fn read_json(response: Response) -> Result<Value, Failure<TripleseatError>
         return Err(Failure::Fatal(TripleseatError::Denied));
     }
     serde_json::from_slice(&bytes).map_err(|_| Failure::Fatal(TripleseatError::Malformed))
-}
-
-pub(super) fn transport_failure(error: reqwest::Error) -> Failure<TripleseatError> {
-    if error.is_timeout() {
-        Failure::Retry(TripleseatError::Timeout)
-    } else {
-        Failure::Retry(TripleseatError::Unreachable)
-    }
 }

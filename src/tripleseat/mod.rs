@@ -5,6 +5,7 @@ pub mod auth;
 pub mod client;
 pub mod delivery;
 pub mod event;
+pub mod failure;
 pub mod pacer;
 pub mod signature;
 
