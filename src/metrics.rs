@@ -10,7 +10,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
 
 use crate::store::outbox::OutboxCounts;
 
@@ -81,6 +81,43 @@ fn seconds_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.001, 2.0, 16))
 }
 
+/// A metric's name and its help text, as `/metrics` shows them.
+type Described = (&'static str, &'static str);
+
+const BUILD_INFO: Described = ("connector_build_info", "The running version");
+const WEBHOOKS: Described = ("connector_webhooks", "Webhook answers, by reason");
+const ORDERS_INJECTED: Described = ("connector_orders_injected", "Orders written to Revel");
+const DUPLICATE_ORDERS: Described = (
+    "connector_revel_duplicate_orders",
+    "Runs that found more than one Revel order for their event",
+);
+const PIPELINE_DURATION: Described = (
+    "connector_pipeline_duration_seconds",
+    "Time one run of the pipeline took (webhooks, sweep, replay)",
+);
+const UPSTREAM_REQUESTS: Described = (
+    "connector_upstream_requests",
+    "Requests to TripleSeat, Revel and SendGrid, by HTTP status (or timeout, error)",
+);
+const UPSTREAM_DURATION: Described = ("connector_upstream_duration_seconds", "Time one upstream request took");
+const OUTBOX_PENDING: Described = ("connector_outbox_pending", "Emails waiting to be sent");
+const OUTBOX_FAILED: Described = ("connector_outbox_failed", "Emails given up, kept for the operator");
+const SWEEP_RUNS: Described = ("connector_sweep_runs", "Sweep runs, by result");
+const ENABLED: Described = (
+    "connector_enabled",
+    "1 when the connector is enabled (environment and override)",
+);
+const DRY_RUN: Described = (
+    "connector_dry_run",
+    "1 when the connector runs dry (environment or override)",
+);
+
+/// `metric`, registered under its name and help.
+fn registered<M: Metric + Clone>(registry: &mut Registry, (name, help): Described, metric: M) -> M {
+    registry.register(name, help, metric.clone());
+    metric
+}
+
 impl Default for Metrics {
     fn default() -> Metrics {
         Metrics::new()
@@ -90,86 +127,29 @@ impl Default for Metrics {
 impl Metrics {
     pub fn new() -> Metrics {
         let mut registry = Registry::default();
-        let webhooks = Family::<ReasonLabel, Counter>::default();
-        registry.register("connector_webhooks", "Webhook answers, by reason", webhooks.clone());
-        let orders_injected = Counter::default();
-        registry.register(
-            "connector_orders_injected",
-            "Orders written to Revel",
-            orders_injected.clone(),
-        );
-        let duplicate_orders = Counter::default();
-        registry.register(
-            "connector_revel_duplicate_orders",
-            "Runs that found more than one Revel order for their event",
-            duplicate_orders.clone(),
-        );
-        let pipeline_duration = seconds_histogram();
-        registry.register(
-            "connector_pipeline_duration_seconds",
-            "Time one run of the pipeline took (webhooks, sweep, replay)",
-            pipeline_duration.clone(),
-        );
-        let upstream_requests = Family::<UpstreamStatusLabel, Counter>::default();
-        registry.register(
-            "connector_upstream_requests",
-            "Requests to TripleSeat, Revel and SendGrid, by HTTP status (or timeout, error)",
-            upstream_requests.clone(),
-        );
-        let upstream_duration = Family::<UpstreamLabel, Histogram, fn() -> Histogram>::new_with_constructor(
-            seconds_histogram as fn() -> Histogram,
-        );
-        registry.register(
-            "connector_upstream_duration_seconds",
-            "Time one upstream request took",
-            upstream_duration.clone(),
-        );
-        let outbox_pending = Gauge::default();
-        registry.register(
-            "connector_outbox_pending",
-            "Emails waiting to be sent",
-            outbox_pending.clone(),
-        );
-        let outbox_failed = Gauge::default();
-        registry.register(
-            "connector_outbox_failed",
-            "Emails given up, kept for the operator",
-            outbox_failed.clone(),
-        );
-        let sweep_runs = Family::<ResultLabel, Counter>::default();
-        registry.register("connector_sweep_runs", "Sweep runs, by result", sweep_runs.clone());
-        let enabled = Gauge::default();
-        registry.register(
-            "connector_enabled",
-            "1 when the connector is enabled (environment and override)",
-            enabled.clone(),
-        );
-        let dry_run = Gauge::default();
-        registry.register(
-            "connector_dry_run",
-            "1 when the connector runs dry (environment or override)",
-            dry_run.clone(),
-        );
-        let build_info = Family::<VersionLabel, Gauge>::default();
-        registry.register("connector_build_info", "The running version", build_info.clone());
-        build_info
-            .get_or_create(&VersionLabel {
-                version: env!("CARGO_PKG_VERSION"),
-            })
-            .set(1);
+        let build_info: Family<VersionLabel, Gauge> = registered(&mut registry, BUILD_INFO, Family::default());
+        let version = VersionLabel {
+            version: env!("CARGO_PKG_VERSION"),
+        };
+        build_info.get_or_create(&version).set(1);
+        let r = &mut registry;
         Metrics {
+            webhooks: registered(r, WEBHOOKS, Family::default()),
+            orders_injected: registered(r, ORDERS_INJECTED, Counter::default()),
+            duplicate_orders: registered(r, DUPLICATE_ORDERS, Counter::default()),
+            pipeline_duration: registered(r, PIPELINE_DURATION, seconds_histogram()),
+            upstream_requests: registered(r, UPSTREAM_REQUESTS, Family::default()),
+            upstream_duration: registered(
+                r,
+                UPSTREAM_DURATION,
+                Family::new_with_constructor(seconds_histogram as fn() -> Histogram),
+            ),
+            outbox_pending: registered(r, OUTBOX_PENDING, Gauge::default()),
+            outbox_failed: registered(r, OUTBOX_FAILED, Gauge::default()),
+            sweep_runs: registered(r, SWEEP_RUNS, Family::default()),
+            enabled: registered(r, ENABLED, Gauge::default()),
+            dry_run: registered(r, DRY_RUN, Gauge::default()),
             registry,
-            webhooks,
-            orders_injected,
-            duplicate_orders,
-            pipeline_duration,
-            upstream_requests,
-            upstream_duration,
-            outbox_pending,
-            outbox_failed,
-            sweep_runs,
-            enabled,
-            dry_run,
         }
     }
 

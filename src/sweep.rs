@@ -126,40 +126,73 @@ impl Sweeper {
                 ..SweepSummary::default()
             };
         };
-        let config = &self.services.config;
-        let mut total = SweepSummary::default();
+        let lease = match self.may_sweep().await {
+            Ok(lease) => lease,
+            Err(nothing_done) => return nothing_done,
+        };
+        let started_at_ms = crate::store::now_ms();
+        let total = self.sweep_sites().await;
+        tracing::info!(
+            searched = total.searched,
+            injected = total.injected,
+            already_injected = total.already_injected,
+            failed = total.failed + total.search_failures,
+            skipped = %total.skipped_text(),
+            dry_run = self.services.switches.is_dry_run(),
+            "Sweep: run complete"
+        );
+        let result = if total.search_failures > 0 {
+            "search_failed"
+        } else {
+            "ok"
+        };
+        self.services.metrics.sweep_ran(result);
+        self.record(&total, started_at_ms).await;
+        lease.release().await;
+        total
+    }
+
+    /// The sweep's lease, when the connector is on, can read TripleSeat and no other
+    /// instance is sweeping; else the summary of a run that did nothing.
+    async fn may_sweep(&self) -> Result<Lease, SweepSummary> {
         let metrics = &self.services.metrics;
+        let mut nothing = SweepSummary::default();
         if !self.services.switches.is_enabled() {
             tracing::info!("Sweep: kill switch OFF (CONNECTOR_DISABLED); nothing searched");
             metrics.sweep_ran("disabled");
-            return total;
+            return Err(nothing);
         }
         if !self.services.tripleseat.is_configured() {
             tracing::warn!("Sweep: TripleSeat read credentials are missing; nothing searched");
             metrics.sweep_ran("not_configured");
-            return total;
+            return Err(nothing);
         }
-        let lease = match Lease::try_take(&self.services.store, "sweep".into()).await {
-            Ok(lease) => lease,
+        match Lease::try_take(&self.services.store, "sweep".into()).await {
+            Ok(lease) => Ok(lease),
             Err(NotHeld::Busy) => {
                 tracing::info!("Sweep: another instance is sweeping; skipped");
                 metrics.sweep_ran("busy");
-                total.was_busy = true;
-                return total;
+                nothing.was_busy = true;
+                Err(nothing)
             }
             Err(NotHeld::Store(error)) => {
                 tracing::error!(%error, "Sweep: the store is unavailable; nothing searched, the next run tries again");
                 metrics.sweep_ran("store_unavailable");
-                total.store_unavailable = true;
-                return total;
+                nothing.store_unavailable = true;
+                Err(nothing)
             }
-        };
-        let started_at_ms = crate::store::now_ms();
-        for location in config
+        }
+    }
+
+    /// Every allowed, mapped site in turn, until a shutdown asks it to stop.
+    async fn sweep_sites(&self) -> SweepSummary {
+        let config = &self.services.config;
+        let mut total = SweepSummary::default();
+        let sites = config
             .locations
             .iter()
-            .filter(|l| config.is_location_allowed(&l.site_id))
-        {
+            .filter(|l| config.is_location_allowed(&l.site_id));
+        for location in sites {
             if self.is_stopping.load(Ordering::SeqCst) {
                 break;
             }
@@ -175,22 +208,6 @@ impl Sweeper {
             );
             total.add(&site);
         }
-        tracing::info!(
-            searched = total.searched,
-            injected = total.injected,
-            already_injected = total.already_injected,
-            failed = total.failed + total.search_failures,
-            skipped = %total.skipped_text(),
-            dry_run = self.services.switches.is_dry_run(),
-            "Sweep: run complete"
-        );
-        metrics.sweep_ran(if total.search_failures > 0 {
-            "search_failed"
-        } else {
-            "ok"
-        });
-        self.record(&total, started_at_ms).await;
-        lease.release().await;
         total
     }
 

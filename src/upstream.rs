@@ -125,6 +125,17 @@ pub struct UpstreamLimits {
     pub retry: RetryPolicy,
 }
 
+impl UpstreamLimits {
+    /// The contract's timeouts (5 s to connect, 10 s a request) and the default retries.
+    pub fn of_the_contract() -> UpstreamLimits {
+        UpstreamLimits {
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
 /// The one HTTP client, with the contract's connect and request timeouts.
 pub fn http_client(limits: &UpstreamLimits) -> reqwest::Client {
     reqwest::Client::builder()

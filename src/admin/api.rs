@@ -19,7 +19,7 @@ use crate::http::access::{client_address, json_error};
 use crate::http::state::AppState;
 use crate::http::{contract, correlation};
 use crate::pipeline::outcome::Outcome;
-use crate::pipeline::{process_replay, Progress};
+use crate::pipeline::{process_replay, Progress, Services};
 use crate::store::journal::{JournalEntry, JournalQuery};
 use crate::store::switches::AuditEntry;
 use crate::store::StoreError;
@@ -268,62 +268,70 @@ pub async fn today(State(state): State<Arc<AppState>>) -> Answer {
             "date": day.format("%Y-%m-%d").to_string(),
             "events": [],
         });
-        if !services.tripleseat.is_configured() {
-            site["error"] = json!("TripleSeat read credentials are missing");
-            sites.push(site);
-            continue;
-        }
-        let mut events = Vec::new();
-        for page in 1..=TODAY_PAGES {
-            let found = tokio::time::timeout_at(
-                deadline,
-                services
-                    .tripleseat
-                    .search_day(&location.site_id, day, &config.rules.inject_statuses, page, deadline),
-            )
-            .await;
-            let found = match found {
-                Ok(Ok(found)) => found,
-                Ok(Err(error)) => {
-                    site["error"] = json!(format!("TripleSeat search failed: {error}"));
-                    break;
+        match services.tripleseat.is_configured() {
+            true => {
+                let (events, error) = site_events(services, &location.site_id, day, deadline).await?;
+                site["events"] = json!(events);
+                if let Some(error) = error {
+                    site["error"] = json!(error);
                 }
-                Err(_) => {
-                    site["error"] = json!("TripleSeat search ran out of time");
-                    break;
-                }
-            };
-            for event in &found.results {
-                let Some(event_id) = id_string(event.get("id")) else {
-                    continue;
-                };
-                let latest = services
-                    .store
-                    .journal(&JournalQuery {
-                        event_id: Some(event_id.clone()),
-                        limit: 1,
-                        ..JournalQuery::default()
-                    })
-                    .await
-                    .map_err(unavailable)?;
-                let mut view = json!({
-                    "event_id": event_id,
-                    "name": event.get("name").and_then(Value::as_str),
-                    "status": event.get("status").and_then(Value::as_str),
-                });
-                if let (Some(view), Value::Object(state)) = (view.as_object_mut(), state_of(latest.first())) {
-                    view.extend(state);
-                }
-                events.push(view);
             }
-            if page >= found.total_pages {
-                break;
-            }
+            false => site["error"] = json!("TripleSeat read credentials are missing"),
         }
-        site["events"] = json!(events);
         sites.push(site);
     }
     Ok(Json(json!({"sites": sites})))
+}
+
+/// The site's events of `day`, each with its latest journalled state, page by page
+/// until the deadline; with what stopped the search early, if anything did.
+async fn site_events(
+    services: &Services,
+    site_id: &str,
+    day: chrono::NaiveDate,
+    deadline: Instant,
+) -> Result<(Vec<Value>, Option<String>), Response> {
+    let statuses = &services.config.rules.inject_statuses;
+    let mut events = Vec::new();
+    for page in 1..=TODAY_PAGES {
+        let search = services.tripleseat.search_day(site_id, day, statuses, page, deadline);
+        let found = match tokio::time::timeout_at(deadline, search).await {
+            Ok(Ok(found)) => found,
+            Ok(Err(error)) => return Ok((events, Some(format!("TripleSeat search failed: {error}")))),
+            Err(_) => return Ok((events, Some("TripleSeat search ran out of time".into()))),
+        };
+        for event in &found.results {
+            if let Some(view) = event_view(services, event).await? {
+                events.push(view);
+            }
+        }
+        if page >= found.total_pages {
+            break;
+        }
+    }
+    Ok((events, None))
+}
+
+/// One event as the console lists it: id, name, status and its latest state.
+async fn event_view(services: &Services, event: &Value) -> Result<Option<Value>, Response> {
+    let Some(event_id) = id_string(event.get("id")) else {
+        return Ok(None);
+    };
+    let query = JournalQuery {
+        event_id: Some(event_id.clone()),
+        limit: 1,
+        ..JournalQuery::default()
+    };
+    let latest = services.store.journal(&query).await.map_err(unavailable)?;
+    let mut view = json!({
+        "event_id": event_id,
+        "name": event.get("name").and_then(Value::as_str),
+        "status": event.get("status").and_then(Value::as_str),
+    });
+    if let (Some(view), Value::Object(state)) = (view.as_object_mut(), state_of(latest.first())) {
+        view.extend(state);
+    }
+    Ok(Some(view))
 }
 
 #[derive(Debug, Default, Deserialize)]

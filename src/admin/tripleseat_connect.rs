@@ -109,29 +109,9 @@ pub async fn callback(
     headers: HeaderMap,
     Query(callback): Query<Callback>,
 ) -> Response {
-    let config = &state.services.config;
-    let (code, consent_state) = match (&callback.code, &callback.state, &callback.error) {
-        (_, _, Some(error)) => {
-            let error: String = error
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .take(64)
-                .collect();
-            tracing::warn!(error, "TripleSeat consent: declined or failed at TripleSeat");
-            return page(
-                StatusCode::BAD_REQUEST,
-                "Not connected",
-                &format!("TripleSeat answered <code>{error}</code>. Nothing changed; start again from the console when ready."),
-            );
-        }
-        (Some(code), Some(consent_state), None) => (code, consent_state),
-        _ => {
-            return page(
-                StatusCode::BAD_REQUEST,
-                "Not connected",
-                "This address is where TripleSeat sends you back after consent; it needs its code and state.",
-            )
-        }
+    let (code, consent_state) = match returned(&callback) {
+        Ok(returned) => returned,
+        Err(not_returned) => return not_returned.page(),
     };
     let completed = state
         .services
@@ -141,27 +121,11 @@ pub async fn callback(
             code,
             consent_state,
             consent_cookie(&headers).as_deref(),
-            config.public_base_url.as_deref(),
+            state.services.config.public_base_url.as_deref(),
         )
         .await;
     match completed {
-        Ok(()) => {
-            let entry = crate::store::switches::AuditEntry {
-                at_ms: 0,
-                action: "tripleseat_connected".into(),
-                detail: "authorization code exchanged; tokens stored".into(),
-                source_addr: None,
-                note: None,
-            };
-            if let Err(error) = state.services.store.add_audit(&entry).await {
-                tracing::error!(%error, "TripleSeat consent: the audit row was not written");
-            }
-            page(
-                StatusCode::OK,
-                "Connected",
-                "TripleSeat reads now use the authorization you gave. You can close this page; the console shows the way in use.",
-            )
-        }
+        Ok(()) => connected(&state).await,
         Err(error) => {
             tracing::warn!(%error, "TripleSeat consent: not completed");
             let status = match error {
@@ -172,6 +136,64 @@ pub async fn callback(
             page(status, "Not connected", &html_escape(&error.to_string()))
         }
     }
+}
+
+/// What a callback without a code and state means.
+enum NotReturned {
+    /// The operator declined, or TripleSeat failed: its error code, made safe to show.
+    Declined(String),
+    /// Someone opened the address without coming back from TripleSeat.
+    Incomplete,
+}
+
+impl NotReturned {
+    fn page(&self) -> Response {
+        let message = match self {
+            NotReturned::Declined(error) => format!(
+                "TripleSeat answered <code>{error}</code>. Nothing changed; start again from the console when ready."
+            ),
+            NotReturned::Incomplete => {
+                "This address is where TripleSeat sends you back after consent; it needs its code and state.".into()
+            }
+        };
+        page(StatusCode::BAD_REQUEST, "Not connected", &message)
+    }
+}
+
+/// The code and state TripleSeat sent back.
+fn returned(callback: &Callback) -> Result<(&str, &str), NotReturned> {
+    match (&callback.code, &callback.state, &callback.error) {
+        (_, _, Some(error)) => {
+            let error: String = error
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .take(64)
+                .collect();
+            tracing::warn!(error, "TripleSeat consent: declined or failed at TripleSeat");
+            Err(NotReturned::Declined(error))
+        }
+        (Some(code), Some(consent_state), None) => Ok((code, consent_state)),
+        _ => Err(NotReturned::Incomplete),
+    }
+}
+
+/// Consent given: audited, and said so.
+async fn connected(state: &AppState) -> Response {
+    let entry = crate::store::switches::AuditEntry {
+        at_ms: 0,
+        action: "tripleseat_connected".into(),
+        detail: "authorization code exchanged; tokens stored".into(),
+        source_addr: None,
+        note: None,
+    };
+    if let Err(error) = state.services.store.add_audit(&entry).await {
+        tracing::error!(%error, "TripleSeat consent: the audit row was not written");
+    }
+    page(
+        StatusCode::OK,
+        "Connected",
+        "TripleSeat reads now use the authorization you gave. You can close this page; the console shows the way in use.",
+    )
 }
 
 fn page(status: StatusCode, title: &str, message: &str) -> Response {

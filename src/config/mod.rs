@@ -165,11 +165,7 @@ impl Config {
             email_retry: email::email_retry(&raw)?,
             locations: locations(&raw)?,
             rules: rules(&mut raw)?,
-            injection_window: raw
-                .injection_window
-                .as_deref()
-                .map(|w| w.parse().map_err(|e: String| invalid("INJECTION_WINDOW", e)))
-                .transpose()?,
+            injection_window: injection_window(raw.injection_window.as_deref())?,
             product_match_threshold: product_match_threshold(&mut raw)?,
             allow_partial_orders: boolean("ALLOW_PARTIAL_ORDERS", raw.allow_partial_orders.take(), false)?,
             catalog_ttl: Duration::from_secs(number("CATALOG_TTL_SECS", raw.catalog_ttl_secs.take(), 300)?),
@@ -194,11 +190,7 @@ impl Config {
             sweep_first_delay: Duration::from_secs(10),
             log_format: log_format(raw.log_format.as_deref())?,
             log_filter: log_filter(raw.rust_log.as_deref())?,
-            upstream: UpstreamLimits {
-                connect_timeout: Duration::from_secs(5),
-                request_timeout: Duration::from_secs(10),
-                retry: RetryPolicy::default(),
-            },
+            upstream: UpstreamLimits::of_the_contract(),
             store: store(&raw)?,
             journal_retention: journal_retention(&mut raw)?,
             admin_token: admin_token(raw.admin_token.take())?,
@@ -254,6 +246,12 @@ fn rules(raw: &mut RawEnv) -> Result<Rules, ConfigError> {
         require_closed_invoice: boolean("REQUIRE_CLOSED_INVOICE", raw.require_closed_invoice.take(), true)?,
         require_full_payment: boolean("REQUIRE_FULL_PAYMENT", raw.require_full_payment.take(), true)?,
     })
+}
+
+fn injection_window(value: Option<&str>) -> Result<Option<InjectionWindow>, ConfigError> {
+    value
+        .map(|w| w.parse().map_err(|e: String| invalid("INJECTION_WINDOW", e)))
+        .transpose()
 }
 
 fn product_match_threshold(raw: &mut RawEnv) -> Result<f64, ConfigError> {

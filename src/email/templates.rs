@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use super::Message;
 use crate::locations::Location;
+use crate::money::Cents;
 use crate::pipeline::validation::ValidatedEvent;
 use crate::revel::order_plan::PlannedOrder;
 
@@ -38,45 +39,68 @@ pub struct Failed<'a> {
 }
 
 pub fn success(facts: &Injected<'_>) -> Message {
-    let event = facts.event;
-    let plan = facts.plan;
-    let subject = format!("Triple Seat Event Injected — Event #{}", one_line(&event.facts.id));
-    let date = event.date.format("%m/%d/%Y").to_string();
-
-    let mut text = format!(
-        "Event #{id} was injected into Revel.\n\nEvent: {name}\nDate: {date}\nLocation: {location}\nRevel order: {order}\n\nItems:\n",
-        id = event.facts.id,
-        name = event.facts.name,
-        location = facts.location.name,
-        order = facts.order_id,
-    );
-    for item in &plan.items {
-        let _ = writeln!(
-            text,
-            "  {} x {} @ {} = {}",
-            item.quantity,
-            item.name,
-            item.unit_price,
-            item.unit_price.times(item.quantity)
-        );
-    }
-    let _ = write!(
-        text,
-        "\nSubtotal: {}\nDiscount: {}\nTax: {}\nOther charges: {}\nTotal: {}\nPayment: {}\n\nCorrelation id: {}\n",
-        plan.subtotal, plan.discount, plan.tax, plan.surcharge, plan.total, plan.payment, facts.correlation_id
-    );
     let late_note = facts.answered_before_the_end.map(|deadline| {
         format!(
             "Note: the write took longer than the webhook's {}-second deadline, so TripleSeat's delivery was answered REVEL_WRITE_FAILED before it finished. The order above is complete; nothing needs doing.",
             deadline.as_secs()
         )
     });
-    if let Some(note) = &late_note {
+    Message {
+        subject: format!(
+            "Triple Seat Event Injected — Event #{}",
+            one_line(&facts.event.facts.id)
+        ),
+        text: success_text(facts, late_note.as_deref()),
+        html: success_html(facts, late_note.as_deref()),
+        correlation_id: facts.correlation_id.to_string(),
+    }
+}
+
+/// The plan's money, in the order both parts list it.
+fn amounts(plan: &PlannedOrder) -> [(&'static str, Cents); 6] {
+    [
+        ("Subtotal", plan.subtotal),
+        ("Discount", plan.discount),
+        ("Tax", plan.tax),
+        ("Other charges", plan.surcharge),
+        ("Total", plan.total),
+        ("Payment", plan.payment),
+    ]
+}
+
+fn success_text(facts: &Injected<'_>, late_note: Option<&str>) -> String {
+    let event = facts.event;
+    let mut text = format!(
+        "Event #{id} was injected into Revel.\n\nEvent: {name}\nDate: {date}\nLocation: {location}\nRevel order: {order}\n\nItems:\n",
+        id = event.facts.id,
+        name = event.facts.name,
+        date = event.date.format("%m/%d/%Y"),
+        location = facts.location.name,
+        order = facts.order_id,
+    );
+    for item in &facts.plan.items {
+        let line_total = item.unit_price.times(item.quantity);
+        let _ = writeln!(
+            text,
+            "  {} x {} @ {} = {line_total}",
+            item.quantity, item.name, item.unit_price
+        );
+    }
+    text.push('\n');
+    for (label, amount) in amounts(facts.plan) {
+        let _ = writeln!(text, "{label}: {amount}");
+    }
+    let _ = write!(text, "\nCorrelation id: {}\n", facts.correlation_id);
+    if let Some(note) = late_note {
         let _ = write!(text, "\n{note}\n");
     }
+    text
+}
 
+fn success_html(facts: &Injected<'_>, late_note: Option<&str>) -> String {
+    let event = facts.event;
     let mut rows = String::new();
-    for item in &plan.items {
+    for item in &facts.plan.items {
         let _ = write!(
             rows,
             "<tr><td>{}</td><td style=\"text-align:right\">{}</td><td style=\"text-align:right\">{}</td><td style=\"text-align:right\">{}</td></tr>",
@@ -91,23 +115,16 @@ pub fn success(facts: &Injected<'_>) -> Message {
             "Event",
             &format!("#{} {}", escape(&event.facts.id), escape(&event.facts.name)),
         ),
-        row("Date", &date),
+        row("Date", &event.date.format("%m/%d/%Y").to_string()),
         row("Location", &escape(&facts.location.name)),
         row("Revel order", &escape(facts.order_id)),
     ]
     .concat();
-    let totals: String = [
-        ("Subtotal", plan.subtotal),
-        ("Discount", plan.discount),
-        ("Tax", plan.tax),
-        ("Other charges", plan.surcharge),
-        ("Total", plan.total),
-        ("Payment", plan.payment),
-    ]
-    .iter()
-    .map(|(label, amount)| row(label, &amount.to_string()))
-    .collect();
-    let html = format!(
+    let totals: String = amounts(facts.plan)
+        .iter()
+        .map(|(label, amount)| row(label, &amount.to_string()))
+        .collect();
+    format!(
         "<h2>Triple Seat event injected into Revel</h2>\
          <table>{details}</table>\
          <h3>Items</h3>\
@@ -116,61 +133,61 @@ pub fn success(facts: &Injected<'_>) -> Message {
          <table>{totals}</table>\
          {late}<p style=\"color:#666\">Correlation id: {correlation}</p>",
         late = late_note
-            .map(|note| format!("<p>{}</p>", escape(&note)))
+            .map(|note| format!("<p>{}</p>", escape(note)))
             .unwrap_or_default(),
         correlation = escape(facts.correlation_id),
-    );
-    Message {
-        subject,
+    )
+}
+
+/// One fact of a failure email: its line in the text, and its row in the HTML.
+struct Detail {
+    text: String,
+    label: &'static str,
+    value: String,
+}
+
+fn failure_details(facts: &Failed<'_>) -> Vec<Detail> {
+    let detail = |text: String, label, value: &str| Detail {
         text,
-        html,
-        correlation_id: facts.correlation_id.to_string(),
+        label,
+        value: value.to_string(),
+    };
+    let mut details = Vec::new();
+    if let Some(name) = facts.event_name {
+        details.push(detail(format!("Event: {name}"), "Event", name));
     }
+    if let Some(location) = facts.location {
+        details.push(detail(format!("Location: {location}"), "Location", location));
+    }
+    if let Some(what) = facts.detail {
+        details.push(detail(format!("Details: {what}"), "Details", what));
+    }
+    if let Some(order) = facts.partial_order_id {
+        let text = format!("Partial Revel order: {order} (started but not complete)");
+        details.push(detail(text, "Partial Revel order", order));
+    }
+    if !facts.duplicate_order_ids.is_empty() {
+        let ids = facts.duplicate_order_ids.join(", ");
+        let text =
+            format!("Revel orders for this event: {ids} (more than one: void the extra ones, see docs/rollback.md)");
+        details.push(detail(text, "Revel orders (duplicates)", &ids));
+    }
+    details
 }
 
 pub fn failure(facts: &Failed<'_>) -> Message {
     let event_label = facts
         .event_id
         .map_or_else(|| "unknown event".to_string(), |id| format!("Event #{id}"));
-    let subject = format!("FAILED: Triple Seat Event Injection — {}", one_line(&event_label));
-
+    let details = failure_details(facts);
     let mut text = format!(
         "{event_label} was not injected into Revel.\n\nReason: {reason} — {explanation}\n",
         reason = facts.reason,
         explanation = facts.explanation
     );
-    let mut details = String::new();
-    if let Some(name) = facts.event_name {
-        let _ = writeln!(text, "Event: {name}");
-        let _ = write!(
-            details,
-            "<tr><th style=\"text-align:left\">Event</th><td>{}</td></tr>",
-            escape(name)
-        );
-    }
-    if let Some(location) = facts.location {
-        let _ = writeln!(text, "Location: {location}");
-        let _ = write!(
-            details,
-            "<tr><th style=\"text-align:left\">Location</th><td>{}</td></tr>",
-            escape(location)
-        );
-    }
-    if let Some(detail) = facts.detail {
-        let _ = writeln!(text, "Details: {detail}");
-        details.push_str(&row("Details", &escape(detail)));
-    }
-    if let Some(order) = facts.partial_order_id {
-        let _ = writeln!(text, "Partial Revel order: {order} (started but not complete)");
-        details.push_str(&row("Partial Revel order", &escape(order)));
-    }
-    if !facts.duplicate_order_ids.is_empty() {
-        let ids = facts.duplicate_order_ids.join(", ");
-        let _ = writeln!(
-            text,
-            "Revel orders for this event: {ids} (more than one: void the extra ones, see docs/rollback.md)"
-        );
-        details.push_str(&row("Revel orders (duplicates)", &escape(&ids)));
+    let mut rows: String = details.iter().map(|d| row(d.label, &escape(&d.value))).collect();
+    for detail in &details {
+        let _ = writeln!(text, "{}", detail.text);
     }
     let mut unmatched_html = String::new();
     if !facts.unmatched_items.is_empty() {
@@ -183,18 +200,17 @@ pub fn failure(facts: &Failed<'_>) -> Message {
         unmatched_html.push_str("</ul>");
     }
     let _ = write!(text, "\nCorrelation id: {}\n", facts.correlation_id);
-
+    rows.push_str(&row("Correlation id", &escape(facts.correlation_id)));
     let html = format!(
-        "<h2>Triple Seat event injection failed</h2><table>{}{}{details}{}</table>{unmatched_html}",
+        "<h2>Triple Seat event injection failed</h2><table>{}{}{rows}</table>{unmatched_html}",
         row("Event", &escape(&event_label)),
         row(
             "Reason",
             &format!("<code>{}</code> — {}", escape(facts.reason), escape(facts.explanation))
         ),
-        row("Correlation id", &escape(facts.correlation_id)),
     );
     Message {
-        subject,
+        subject: format!("FAILED: Triple Seat Event Injection — {}", one_line(&event_label)),
         text,
         html,
         correlation_id: facts.correlation_id.to_string(),

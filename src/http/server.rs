@@ -120,21 +120,7 @@ pub async fn serve(
     tokio::pin!(shutdown);
     loop {
         if connections.available_permits() == 0 {
-            let shed = registry.shed_oldest_idle();
-            if last_cap_log.is_none_or(|at| at.elapsed() >= CAP_LOG_EVERY) {
-                if shed {
-                    tracing::warn!(
-                        max_connections,
-                        "Connections: at the cap; closing the oldest idle or half-sent connection to make room"
-                    );
-                } else {
-                    tracing::warn!(
-                        max_connections,
-                        "Connections: at the cap, every one with a request under way; new connections wait"
-                    );
-                }
-                last_cap_log = Some(Instant::now());
-            }
+            make_room(&registry, max_connections, &mut last_cap_log);
         }
         let permit = tokio::select! {
             permit = Arc::clone(&connections).acquire_owned() => permit.expect("invariant: the semaphore is never closed"),
@@ -166,15 +152,41 @@ pub async fn serve(
     let signalled = Instant::now();
     let _ = stopping.send(true);
     drop(listener);
+    close_within(open, signalled + budget).await;
+    signalled
+}
+
+/// At the cap: closes the oldest idle or half-sent connection, if there is one, and
+/// says so at most every `CAP_LOG_EVERY`.
+fn make_room(registry: &Registry, max_connections: usize, last_log: &mut Option<Instant>) {
+    let shed = registry.shed_oldest_idle();
+    if last_log.is_some_and(|at| at.elapsed() < CAP_LOG_EVERY) {
+        return;
+    }
+    if shed {
+        tracing::warn!(
+            max_connections,
+            "Connections: at the cap; closing the oldest idle or half-sent connection to make room"
+        );
+    } else {
+        tracing::warn!(
+            max_connections,
+            "Connections: at the cap, every one with a request under way; new connections wait"
+        );
+    }
+    *last_log = Some(Instant::now());
+}
+
+/// Waits for the open connections until `deadline`, then closes the rest.
+async fn close_within(mut open: JoinSet<()>, deadline: Instant) {
     let closing = async { while open.join_next().await.is_some() {} };
-    if tokio::time::timeout_at(signalled + budget, closing).await.is_err() {
+    if tokio::time::timeout_at(deadline, closing).await.is_err() {
         tracing::warn!(
             open = open.len(),
             "Shutdown: connections still open at the budget were closed"
         );
         open.abort_all();
     }
-    signalled
 }
 
 async fn connection(

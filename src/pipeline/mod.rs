@@ -28,7 +28,7 @@ use crate::revel::catalog::CatalogCache;
 use crate::revel::client::{RevelError, RevelReader, RevelWriter};
 use crate::revel::order_plan::{plan_order, Matching, PlannedOrder};
 use crate::revel::product_match::Catalog;
-use crate::revel::writer::{find_existing, OrderWriter, WriteResult, WriterIds};
+use crate::revel::writer::{find_existing, ExistingOrder, OrderWriter, WriteResult, WriterIds};
 use crate::store::background::Writes;
 use crate::store::journal::{JournalEntry, Source};
 use crate::store::leases::{Lease, NotHeld};
@@ -632,39 +632,9 @@ impl<'a> Run<'a> {
     }
 
     async fn revel_under_lease(&self, event: &ValidatedEvent, location: &Location) -> Step<Outcome> {
-        let revel = &self.services.revel;
         let event_id = event.facts.id.as_str();
-        let found = tokio::time::timeout_at(
-            self.deadline,
-            find_existing(revel, &location.revel_establishment, event_id, Some(self.deadline)),
-        )
-        .await
-        .map_err(|_| revel_read_failed("order lookup", None))?
-        .map_err(|e| revel_read_failed("order lookup", Some(e)))?;
-        if found.len() > 1 {
-            let order_ids: Vec<String> = found.into_iter().map(|o| o.id).collect();
-            tracing::error!(order_ids = %order_ids.join(", "), "Revel: more than one order for this event (REVEL_DUPLICATE_ORDER)");
-            self.services.metrics.duplicate_order();
-            return Err(Outcome::RevelDuplicateOrder { order_ids });
-        }
-        let existing = found.into_iter().next();
-        if let Some(order) = &existing {
-            if order.is_complete {
-                tracing::info!(order_id = %order.id, "Revel: order already exists (ALREADY_INJECTED)");
-                return Ok(Outcome::AlreadyInjected {
-                    order_id: order.id.clone(),
-                });
-            }
-        }
-        let catalog = tokio::time::timeout_at(
-            self.deadline,
-            self.services
-                .catalog
-                .products(revel, &location.revel_establishment, Some(self.deadline)),
-        )
-        .await
-        .map_err(|_| revel_read_failed("catalogue read", None))?
-        .map_err(|e| revel_read_failed("catalogue read", Some(e)))?;
+        let existing = self.existing_order(event_id, location).await?; // REVEL_DUPLICATE_ORDER, ALREADY_INJECTED
+        let catalog = self.catalogue(location).await?;
         let plan = self.plan(event, location, Some(&catalog))?; // ITEMS_UNMATCHED
         if let Some(order) = existing.as_ref().filter(|o| !o.is_resumable_for(event_id, &plan)) {
             tracing::error!(order_id = %order.id, "Revel: an incomplete order exists that was not started from this invoice (made elsewhere, or the invoice changed since); it is left alone (REVEL_PARTIAL_ORDER)");
@@ -677,8 +647,55 @@ impl<'a> Run<'a> {
             tracing::info!(items = plan.items.len(), total = %plan.total, "Revel: dry run, nothing written (DRY_RUN)");
             return Ok(Outcome::DryRun { plan: Box::new(plan) });
         }
+        self.write(event, location, &plan, existing.as_ref()).await // REVEL_INJECTED, REVEL_PARTIAL_ORDER, REVEL_WRITE_FAILED
+    }
 
-        let ids = WriterIds::for_plan(&self.config.revel.ids, &plan).map_err(|missing| {
+    /// The event's order in Revel, when there is one that is not complete yet; a
+    /// complete one is `ALREADY_INJECTED`, two or more `REVEL_DUPLICATE_ORDER`.
+    async fn existing_order(&self, event_id: &str, location: &Location) -> Step<Option<ExistingOrder>> {
+        let establishment = &location.revel_establishment;
+        let lookup = find_existing(&self.services.revel, establishment, event_id, Some(self.deadline));
+        let found = tokio::time::timeout_at(self.deadline, lookup)
+            .await
+            .map_err(|_| revel_read_failed("order lookup", None))?
+            .map_err(|e| revel_read_failed("order lookup", Some(e)))?;
+        if found.len() > 1 {
+            let order_ids: Vec<String> = found.into_iter().map(|o| o.id).collect();
+            tracing::error!(order_ids = %order_ids.join(", "), "Revel: more than one order for this event (REVEL_DUPLICATE_ORDER)");
+            self.services.metrics.duplicate_order();
+            return Err(Outcome::RevelDuplicateOrder { order_ids });
+        }
+        match found.into_iter().next() {
+            Some(order) if order.is_complete => {
+                tracing::info!(order_id = %order.id, "Revel: order already exists (ALREADY_INJECTED)");
+                Err(Outcome::AlreadyInjected { order_id: order.id })
+            }
+            incomplete => Ok(incomplete),
+        }
+    }
+
+    /// The establishment's products, from the cache or read once per `CATALOG_TTL_SECS`.
+    async fn catalogue(&self, location: &Location) -> Step<Arc<Catalog>> {
+        let read =
+            self.services
+                .catalog
+                .products(&self.services.revel, &location.revel_establishment, Some(self.deadline));
+        tokio::time::timeout_at(self.deadline, read)
+            .await
+            .map_err(|_| revel_read_failed("catalogue read", None))?
+            .map_err(|e| revel_read_failed("catalogue read", Some(e)))
+    }
+
+    /// Step 13's write: from here it runs to its end even past the deadline, never cut
+    /// half-way.
+    async fn write(
+        &self,
+        event: &ValidatedEvent,
+        location: &Location,
+        plan: &PlannedOrder,
+        existing: Option<&ExistingOrder>,
+    ) -> Step<Outcome> {
+        let ids = WriterIds::for_plan(&self.config.revel.ids, plan).map_err(|missing| {
             tracing::error!(missing = %missing.join(", "), "Revel: ids not configured (REVEL_WRITE_FAILED)");
             Outcome::RevelWriteFailed
         })?;
@@ -686,7 +703,6 @@ impl<'a> Run<'a> {
             tracing::error!("Revel: a dry run reached the write step; nothing written (REVEL_WRITE_FAILED)");
             return Err(Outcome::RevelWriteFailed);
         };
-        // From here the write runs to its end even past the deadline: never cut half-way.
         if !self.progress.start_writing() {
             return Err(Outcome::EventDataUnavailable); // the deadline's verdict, already given
         }
@@ -697,25 +713,8 @@ impl<'a> Run<'a> {
             now: self.now,
             totals: self.config.revel.totals,
         };
-        match writer.write(&plan, event_id, existing.as_ref()).await {
-            WriteResult::Injected { order_id } => {
-                tracing::info!(order_id, "Revel: order written (REVEL_INJECTED)");
-                self.services.metrics.order_injected();
-                let answered_early = self.progress.finish().unwrap_or(false);
-                if let Some(outbox) = self.outbox {
-                    outbox
-                        .enqueue(templates::success(&templates::Injected {
-                            event,
-                            location,
-                            plan: &plan,
-                            order_id: &order_id,
-                            correlation_id: &self.correlation_id,
-                            answered_before_the_end: answered_early.then_some(self.config.webhook.deadline),
-                        }))
-                        .await;
-                }
-                Ok(Outcome::RevelInjected { order_id })
-            }
+        match writer.write(plan, &event.facts.id, existing).await {
+            WriteResult::Injected { order_id } => Ok(self.injected(event, location, plan, order_id).await),
             WriteResult::Partial { order_id, error } => {
                 tracing::error!(order_id, %error, "Revel: order incomplete (REVEL_PARTIAL_ORDER)");
                 Err(Outcome::RevelPartialOrder {
@@ -728,6 +727,32 @@ impl<'a> Run<'a> {
                 Err(Outcome::RevelWriteFailed)
             }
         }
+    }
+
+    /// The order is in Revel: counted, and the success email queued (saying so when the
+    /// webhook was answered before the write finished).
+    async fn injected(
+        &self,
+        event: &ValidatedEvent,
+        location: &Location,
+        plan: &PlannedOrder,
+        order_id: String,
+    ) -> Outcome {
+        tracing::info!(order_id, "Revel: order written (REVEL_INJECTED)");
+        self.services.metrics.order_injected();
+        let answered_early = self.progress.finish().unwrap_or(false);
+        if let Some(outbox) = self.outbox {
+            let injected = templates::Injected {
+                event,
+                location,
+                plan,
+                order_id: &order_id,
+                correlation_id: &self.correlation_id,
+                answered_before_the_end: answered_early.then_some(self.config.webhook.deadline),
+            };
+            outbox.enqueue(templates::success(&injected)).await;
+        }
+        Outcome::RevelInjected { order_id }
     }
 
     fn plan(&self, event: &ValidatedEvent, location: &Location, catalog: Option<&Catalog>) -> Step<PlannedOrder> {

@@ -617,21 +617,32 @@ async fn refresh(
         access_expires_ms: expiry_ms(answer.expires_in),
         refresh_token: answer.refresh_token.as_deref().unwrap_or(&stored.refresh_token),
     };
+    store_rotated(store, &stored, &fresh).await
+}
+
+/// Stores what a refresh returned in place of `stored`, trying a few times over half a
+/// minute. If another instance's refresh was stored first, its row wins.
+async fn store_rotated(
+    store: &Store,
+    stored: &StoredTokens,
+    fresh: &FreshTokens<'_>,
+) -> Result<Refreshed, Unavailable> {
+    let now_stored = StoredTokens {
+        access_token: fresh.access_token.to_string(),
+        access_expires_ms: fresh.access_expires_ms,
+        refresh_token: fresh.refresh_token.to_string(),
+        version: stored.version + 1,
+        ..stored.clone()
+    };
     let mut wait = Duration::from_millis(500);
     for attempt in 1..=6 {
-        match store.rotate_tripleseat_tokens(stored.version, &fresh).await {
+        match store.rotate_tripleseat_tokens(stored.version, fresh).await {
             Ok(true) => {
                 tracing::info!(
-                    version = stored.version + 1,
+                    version = now_stored.version,
                     "TripleSeat: access token refreshed and stored"
                 );
-                return Ok(Refreshed::Fresh(StoredTokens {
-                    access_token: answer.access_token.clone(),
-                    access_expires_ms: fresh.access_expires_ms,
-                    refresh_token: fresh.refresh_token.to_string(),
-                    version: stored.version + 1,
-                    ..stored
-                }));
+                return Ok(Refreshed::Fresh(now_stored));
             }
             Ok(false) => {
                 // The lease ran out and another instance refreshed: its row wins.
@@ -651,9 +662,9 @@ async fn refresh(
     }
     // Not stored: the access token still serves this process until it expires.
     Ok(Refreshed::Fresh(StoredTokens {
-        access_token: answer.access_token.clone(),
-        access_expires_ms: fresh.access_expires_ms,
-        ..stored
+        access_token: now_stored.access_token,
+        access_expires_ms: now_stored.access_expires_ms,
+        ..stored.clone()
     }))
 }
 

@@ -207,7 +207,16 @@ async fn anonymous_test_traffic_has_its_own_budget_and_never_takes_the_productio
         answer.assert_reason("RATE_LIMITED");
         assert_eq!(answer.ok_processed(), (false, false));
     }
-    assert_eq!(app.get("/test/revel").await.status().as_u16(), 429);
+    // /test/revel draws on the same budget: asked until it is spent (bounded), it is
+    // refused, however long the flood took to answer on a busy machine.
+    let mut probe_limited = false;
+    for _ in 0..100 {
+        if app.get("/test/revel").await.status().as_u16() == 429 {
+            probe_limited = true;
+            break;
+        }
+    }
+    assert!(probe_limited, "/test/revel shares the test routes' budget");
     // The signed door is not limited by it.
     app.post_signed(&body).await.assert_reason("REVEL_INJECTED");
     assert!(
