@@ -7,6 +7,7 @@ use chrono_tz::Tz;
 use serde::{Serialize, Serializer};
 
 use super::order_plan::{PlannedItem, PlannedOrder};
+use super::tenant::RevelTotals;
 use crate::money::Cents;
 
 /// An amount as Revel takes it in totals: a JSON number with exactly two decimals.
@@ -21,6 +22,17 @@ impl Serialize for Amount {
             .parse()
             .map_err(|_| serde::ser::Error::custom("an amount prints as a JSON number"))?;
         number.serialize(serializer)
+    }
+}
+
+/// An amount as Revel's payments take it: the same exact two decimals, as text (the
+/// form the earlier connector used in production). Every amount is one of these two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AmountText(pub Cents);
+
+impl Serialize for AmountText {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
     }
 }
 
@@ -188,8 +200,8 @@ pub struct PaymentBody {
     pub uuid: String,
     pub order: String,
     pub payment_type: u64,
-    pub amount: String,
-    pub tip: &'static str,
+    pub amount: AmountText,
+    pub tip: AmountText,
     pub payment_date: String,
     pub created_date: String,
     pub updated_date: String,
@@ -205,8 +217,8 @@ pub fn payment(plan: &PlannedOrder, order_id: &str, uuid: String, context: &Cont
         uuid,
         order: order_uri(order_id),
         payment_type: context.payment_type,
-        amount: plan.payment.to_string(),
-        tip: "0.00",
+        amount: AmountText(plan.payment),
+        tip: AmountText(Cents::ZERO),
         payment_date: context.timestamp(),
         created_date: context.timestamp(),
         updated_date: context.timestamp(),
@@ -215,6 +227,56 @@ pub fn payment(plan: &PlannedOrder, order_id: &str, uuid: String, context: &Cont
         station: context.station(),
         establishment: establishment_uri(plan),
     })
+}
+
+/// `PATCH /resources/Order/<id>/` once the items, discount and payment are in: the
+/// order's totals. By default (`REVEL_TOTALS=pos`) only the fields the earlier
+/// connector wrote in production: subtotal, final total, discount and printed, so Revel
+/// applies the establishment's own taxes. `invoice` also writes the invoice's tax, fees
+/// and what is left to pay, for stores whose Revel tax is set to zero.
+#[derive(Debug, Serialize)]
+pub struct FinalizeBody {
+    pub subtotal: Amount,
+    pub discount_amount: Amount,
+    pub final_total: Amount,
+    pub printed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discount: Option<String>,
+    #[serde(flatten)]
+    pub invoice: Option<InvoiceTotalsBody>,
+}
+
+/// What `REVEL_TOTALS=invoice` adds to the finalize step.
+#[derive(Debug, Serialize)]
+pub struct InvoiceTotalsBody {
+    pub tax: Amount,
+    pub surcharge: Amount,
+    pub remaining_due: Amount,
+    pub opened: bool,
+}
+
+pub fn finalize(plan: &PlannedOrder, totals: RevelTotals, discount_id: Option<u64>) -> FinalizeBody {
+    FinalizeBody {
+        subtotal: Amount(plan.subtotal),
+        discount_amount: Amount(plan.discount),
+        final_total: Amount(plan.total),
+        printed: true,
+        discount: discount_id
+            .filter(|_| plan.discount > Cents::ZERO)
+            .map(|discount| format!("/resources/Discount/{discount}/")),
+        invoice: (totals == RevelTotals::Invoice).then(|| InvoiceTotalsBody {
+            tax: Amount(plan.tax),
+            surcharge: Amount(plan.surcharge),
+            remaining_due: Amount(plan.total - plan.payment),
+            opened: true,
+        }),
+    }
+}
+
+/// The second `PATCH` when Revel did not keep `printed` the first time.
+#[derive(Debug, Serialize)]
+pub struct PrintedBody {
+    pub printed: bool,
 }
 
 /// `POST /resources/OrderHistory/`, written last: its presence means every step ran.
@@ -336,6 +398,30 @@ mod tests {
         let mut no_product = item.clone();
         no_product.product_id = None;
         assert!(order_item(&no_product, "46", "u".into(), &context()).is_none());
+    }
+
+    #[test]
+    fn the_finalize_body_is_exactly_this_for_each_totals_setting() {
+        let plan = plan();
+        assert_eq!(
+            json_of(finalize(&plan, RevelTotals::Pos, Some(55))),
+            exact(
+                r#"{"subtotal": 153.00, "discount_amount": 15.30, "final_total": 137.70, "printed": true,
+                   "discount": "/resources/Discount/55/"}"#
+            )
+        );
+        assert_eq!(
+            json_of(finalize(&plan, RevelTotals::Invoice, None)),
+            exact(
+                r#"{"subtotal": 153.00, "discount_amount": 15.30, "final_total": 137.70, "printed": true,
+                   "tax": 0.00, "surcharge": 0.00, "remaining_due": 0.00, "opened": true}"#
+            )
+        );
+        let mut undiscounted = plan.clone();
+        undiscounted.discount = Cents::ZERO;
+        assert!(json_of(finalize(&undiscounted, RevelTotals::Pos, Some(55)))
+            .get("discount")
+            .is_none());
     }
 
     #[test]

@@ -17,10 +17,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
-use super::bodies::{self, Amount, Context};
+use super::bodies::{self, Context};
 use super::client::{RevelError, RevelReader, RevelWriter};
 use super::order_plan::PlannedOrder;
 use super::tenant::{RevelIds, RevelTotals};
@@ -235,11 +235,11 @@ impl OrderWriter<'_> {
             }
         }
         let finalized = self
-            .patch(&order_uri, &finalize_body(plan, self.totals, self.ids.discount))
+            .patch(&order_uri, &bodies::finalize(plan, self.totals, self.ids.discount))
             .await?;
         // `printed` did not always stick the first time in production.
         if finalized.get("printed").and_then(Value::as_bool) == Some(false) {
-            self.patch(&order_uri, &json!({"printed": true})).await?;
+            self.patch(&order_uri, &bodies::PrintedBody { printed: true }).await?;
         }
         let uuid = object_uuid(event_id, "history");
         if !present("OrderHistory").await?.contains(&uuid) {
@@ -338,33 +338,6 @@ fn classify_write(error: RevelError) -> Failure<RevelError> {
     }
 }
 
-/// A JSON number with the exact decimal digits (serde_json keeps them as written).
-/// The finalize PATCH. By default (`REVEL_TOTALS=pos`) only the fields the earlier
-/// connector wrote in production: subtotal, final total, discount and printed, so Revel
-/// applies the establishment's own taxes. `invoice` also writes the invoice's tax, fees
-/// and what is left to pay, for stores whose Revel tax is set to zero.
-pub fn finalize_body(plan: &PlannedOrder, totals: RevelTotals, discount_id: Option<u64>) -> Value {
-    let mut body = Map::new();
-    body.insert("subtotal".into(), amount(plan.subtotal));
-    body.insert("discount_amount".into(), amount(plan.discount));
-    body.insert("final_total".into(), amount(plan.total));
-    body.insert("printed".into(), json!(true));
-    if let (true, Some(discount)) = (plan.discount > Cents::ZERO, discount_id) {
-        body.insert("discount".into(), json!(format!("/resources/Discount/{discount}/")));
-    }
-    if totals == RevelTotals::Invoice {
-        body.insert("tax".into(), amount(plan.tax));
-        body.insert("surcharge".into(), amount(plan.surcharge));
-        body.insert("remaining_due".into(), amount(plan.total - plan.payment));
-        body.insert("opened".into(), json!(true));
-    }
-    Value::Object(body)
-}
-
-fn amount(cents: Cents) -> Value {
-    json!(Amount(cents))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,11 +347,5 @@ mod tests {
         assert_eq!(object_uuid("61234567", "order"), object_uuid("61234567", "order"));
         assert_ne!(object_uuid("61234567", "order"), object_uuid("61234568", "order"));
         assert_ne!(object_uuid("1", "item/0"), object_uuid("1", "item/1"));
-    }
-
-    #[test]
-    fn amounts_are_exact_json_numbers() {
-        assert_eq!(amount(Cents(137_70)).to_string(), "137.70");
-        assert_eq!(amount(Cents(-5)).to_string(), "-0.05");
     }
 }
