@@ -1,5 +1,6 @@
-//! Properties of the three parsers that take what strangers send — the delivery body,
-//! the signature header, money — checked on generated input in every `cargo test`.
+//! Properties of the parsers that take what strangers send — the delivery body, the
+//! signature header, money, the event and its invoice — checked on generated input in
+//! every `cargo test`.
 //! The same properties are libFuzzer targets in `fuzz/` for long runs (`docs/fuzzing.md`).
 
 use connector::money::Cents;
@@ -249,5 +250,76 @@ proptest! {
             index.best_match(&line, threshold).map(|p| p.id.clone()),
             match_product(&line, &products, threshold).map(|p| p.id.clone())
         );
+    }
+}
+
+/// Any JSON value, a few levels deep: what a field of TripleSeat's may hold when it is
+/// not what we expect.
+fn any_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        (-1e12f64..1e12).prop_map(|n| json!(n)),
+        "[ -~]{0,12}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::btree_map("[a-z_]{1,12}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// A line item whose every field may be missing, of the right type, or of any other.
+fn any_line() -> impl Strategy<Value = Value> {
+    let field = |good: BoxedStrategy<Value>| prop_oneof![Just(None), good.prop_map(Some), any_json().prop_map(Some)];
+    (
+        field(an_id().boxed()),
+        field("[A-Za-z ]{1,20}".prop_map(Value::String).boxed()),
+        field((1i64..50).prop_map(|n| json!(n)).boxed()),
+        field((0i64..10_000).prop_map(|c| json!(Cents(c).to_string())).boxed()),
+    )
+        .prop_map(|(id, name, quantity, price)| {
+            let mut line = serde_json::Map::new();
+            for (key, value) in [
+                ("id", id),
+                ("display_name", name),
+                ("quantity", quantity),
+                ("price", price),
+            ] {
+                if let Some(value) = value {
+                    line.insert(key.into(), value);
+                }
+            }
+            Value::Object(line)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn an_event_of_any_shape_is_read_or_refused_and_no_line_is_ever_dropped(
+        lines in proptest::collection::vec(prop_oneof![4 => any_line(), 1 => any_json()], 1..8),
+        noise in any_json(),
+    ) {
+        use connector::tripleseat::event::Event;
+        let event = json!({"id": 1, "status": "DEFINITE", "documents": [
+            {"title": "Invoice", "line_items": lines.clone(), "financials": noise.clone(), "payment_set": noise}
+        ]});
+        match Event::from_json(&event) {
+            Ok(read) => {
+                let invoice = read.invoice.expect("the titled document is the invoice");
+                prop_assert_eq!(invoice.lines.len(), lines.len(), "every line read, none dropped");
+                let sum = Cents::checked_sum(invoice.lines.iter().map(|l| l.total)).unwrap();
+                prop_assert_eq!(invoice.totals.subtotal, sum);
+                for line in &invoice.lines {
+                    prop_assert!(line.quantity >= 1 && line.unit_price >= Cents::ZERO);
+                }
+            }
+            Err(refused) => prop_assert!(refused.line.line.starts_with("line ") || refused.line.line.starts_with("the invoice")),
+        }
     }
 }
