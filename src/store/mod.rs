@@ -16,6 +16,7 @@ pub mod delivery_keys;
 pub mod journal;
 pub mod leases;
 pub mod migrations;
+pub mod open;
 pub mod outbox;
 pub mod sweep_state;
 pub mod switches;
@@ -26,8 +27,8 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::postgres::{PgConnectOptions, PgPool};
+use sqlx::sqlite::SqlitePool;
 
 use crate::secret::Secret;
 
@@ -100,11 +101,6 @@ pub enum StoreError {
     Timeout,
 }
 
-/// Startup could not open or migrate the store. The message never holds the password.
-#[derive(Debug, thiserror::Error)]
-#[error("DATABASE_URL: {0}")]
-pub struct OpenError(String);
-
 pub(crate) enum Backend {
     Sqlite(SqlitePool),
     Postgres(PgPool),
@@ -118,30 +114,7 @@ pub struct Store {
 
 /// How long any one store call may take before it counts as unavailable.
 const CALL_BOUND: Duration = Duration::from_secs(5);
-/// How long a request waits for a pooled connection (a stopped server fails this fast).
-const ACQUIRE_BOUND: Duration = Duration::from_secs(3);
-/// How long startup tries to reach the database.
-const OPEN_BOUND: Duration = Duration::from_secs(15);
-
 impl Store {
-    /// Opens the store and applies its migrations, or says why not (naming `DATABASE_URL`).
-    pub async fn open(target: &StoreTarget) -> Result<Store, OpenError> {
-        let description = target.describe();
-        let backend = match target {
-            StoreTarget::Sqlite(path) => Backend::Sqlite(open_sqlite(path).await?),
-            StoreTarget::Postgres(url) => Backend::Postgres(open_postgres(url).await?),
-        };
-        let store = Store {
-            backend,
-            instance_id: format!("inst-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
-            description,
-        };
-        migrations::apply(&store)
-            .await
-            .map_err(|e| OpenError(format!("cannot migrate the database at {}: {e}", store.description)))?;
-        Ok(store)
-    }
-
     /// This process's id, as leases and the journal name it.
     pub fn instance_id(&self) -> &str {
         &self.instance_id
@@ -188,62 +161,6 @@ pub(crate) fn ms(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
-async fn open_sqlite(path: &Path) -> Result<SqlitePool, OpenError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            OpenError(format!(
-                "cannot create the data directory {} (DATA_DIR): {e}",
-                dir.display()
-            ))
-        })?;
-    }
-    let options = SqliteConnectOptions::new()
-        .filename(path)
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(5));
-    SqlitePoolOptions::new()
-        .max_connections(4)
-        .acquire_timeout(ACQUIRE_BOUND)
-        .connect_with(options)
-        .await
-        .map_err(|e| OpenError(format!("cannot open the SQLite database {}: {e}", path.display())))
-}
-
-async fn open_postgres(url: &Secret) -> Result<PgPool, OpenError> {
-    let target = StoreTarget::Postgres(url.clone()).describe();
-    let scrub = |message: String| scrub_password(&message, url.expose());
-    let options = PgConnectOptions::from_str(url.expose())
-        .map_err(|e| OpenError(scrub(format!("is not a valid postgres:// URL: {e}"))))?;
-    let pool = PgPoolOptions::new()
-        .max_connections(10)
-        .acquire_timeout(ACQUIRE_BOUND)
-        .connect_lazy_with(options);
-    // The first connection proves the server, the user and the password.
-    let connected = tokio::time::timeout(OPEN_BOUND, pool.acquire()).await;
-    match connected {
-        Ok(Ok(_)) => Ok(pool),
-        Ok(Err(error)) => Err(OpenError(scrub(format!("cannot connect to {target}: {error}")))),
-        Err(_) => Err(OpenError(format!(
-            "cannot connect to {target}: no answer within {}s",
-            OPEN_BOUND.as_secs()
-        ))),
-    }
-}
-
-/// Removes the URL's password from a message, whatever quoted it.
-fn scrub_password(message: &str, url: &str) -> String {
-    let password = reqwest::Url::parse(url)
-        .ok()
-        .and_then(|u| u.password().map(String::from))
-        .filter(|p| !p.is_empty());
-    match password {
-        Some(password) => message.replace(&password, "***"),
-        None => message.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,22 +188,5 @@ mod tests {
             let error = StoreTarget::parse(Some(bad), dir).unwrap_err();
             assert!(!error.contains("hunter2"), "{error}");
         }
-    }
-
-    #[test]
-    fn descriptions_never_hold_the_password() {
-        let target = StoreTarget::parse(
-            Some("postgres://connector:hunter2@db.internal:6543/conn"),
-            Path::new("."),
-        )
-        .unwrap();
-        assert_eq!(target.describe(), "postgres db.internal:6543/conn");
-        assert_eq!(
-            scrub_password(
-                "password authentication failed: hunter2",
-                "postgres://connector:hunter2@db/c"
-            ),
-            "password authentication failed: ***"
-        );
     }
 }
