@@ -15,6 +15,7 @@ use super::product_match::Catalog;
 use crate::locations::Location;
 use crate::money::Cents;
 use crate::pipeline::validation::ValidatedEvent;
+use crate::tripleseat::event::InvoiceTotals;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlannedItem {
@@ -70,22 +71,56 @@ pub fn plan_order(
     location: &Location,
     matching: &Matching<'_>,
 ) -> Result<PlannedOrder, Unmatched> {
-    let mut items = Vec::new();
-    let mut unmatched = Vec::new();
-    let mut unmatched_value = Cents::ZERO;
+    let products = match_lines(event, matching);
+    if !products.unmatched.is_empty() && (!matching.allow_partial || products.items.is_empty()) {
+        return Err(Unmatched(products.unmatched));
+    }
+    let money = Money::of(event.totals, &products.items, products.unmatched_value);
+    Ok(PlannedOrder {
+        establishment: location.revel_establishment.clone(),
+        local_id: super::local_id(&event.facts.id),
+        items: products.items,
+        subtotal: money.subtotal,
+        discount: money.discount,
+        tax: money.tax,
+        surcharge: money.surcharge,
+        total: money.total,
+        payment: money.payment,
+        is_fully_paid: money.payment >= money.total,
+        call_name: call_name(event),
+        notes: format!("Triple Seat Event #{}", event.facts.id),
+        unmatched_items: products.unmatched,
+        invoice_fingerprint: invoice_fingerprint(event),
+    })
+}
+
+/// Each line with its product, and the lines that have none.
+struct MatchedLines {
+    items: Vec<PlannedItem>,
+    unmatched: Vec<String>,
+    /// What the unmatched lines are worth, left out of the order's total.
+    unmatched_value: Cents,
+}
+
+fn match_lines(event: &ValidatedEvent, matching: &Matching<'_>) -> MatchedLines {
+    let mut matched = MatchedLines {
+        items: Vec::with_capacity(event.lines.len()),
+        unmatched: Vec::new(),
+        unmatched_value: Cents::ZERO,
+    };
     for (position, line) in event.lines.iter().enumerate() {
         let product_id = match matching.catalog {
             None => None,
             Some(catalog) => match catalog.best_match(&line.name, matching.threshold) {
                 Some(product) => Some(product.id.clone()),
                 None => {
-                    unmatched.push(line.name.clone());
-                    unmatched_value += line.total();
+                    matched.unmatched.push(line.name.clone());
+                    matched.unmatched_value += line.total();
                     continue;
                 }
             },
         };
-        items.push(PlannedItem {
+        matched.items.push(PlannedItem {
             line_id: line.id.clone(),
             position,
             name: line.name.clone(),
@@ -94,43 +129,50 @@ pub fn plan_order(
             unit_price: line.unit_price,
         });
     }
-    if !unmatched.is_empty() && (!matching.allow_partial || items.is_empty()) {
-        return Err(Unmatched(unmatched));
-    }
+    matched
+}
 
-    let totals = event.totals;
-    let subtotal: Cents = items.iter().map(|i| i.unit_price.times(i.quantity)).sum();
-    let total = totals.grand_total - unmatched_value;
-    let charges = total - (subtotal - totals.discount);
-    let (discount, tax, surcharge) = if charges >= Cents::ZERO {
-        let tax = totals.tax.min(charges);
-        (totals.discount, tax, charges - tax)
-    } else {
-        (totals.discount - charges, Cents::ZERO, Cents::ZERO)
-    };
-    let payment = totals.paid.min(total).max(Cents::ZERO);
-    let call_name = match (&event.facts.customer_name, &event.facts.customer_phone) {
+/// The order's money: the items at TripleSeat's prices, and what the invoice adds or
+/// takes off, so that the order's total is the invoice's (less any line left out).
+struct Money {
+    subtotal: Cents,
+    discount: Cents,
+    tax: Cents,
+    surcharge: Cents,
+    total: Cents,
+    payment: Cents,
+}
+
+impl Money {
+    fn of(totals: InvoiceTotals, items: &[PlannedItem], unmatched_value: Cents) -> Money {
+        let subtotal: Cents = items.iter().map(|i| i.unit_price.times(i.quantity)).sum();
+        let total = totals.grand_total - unmatched_value;
+        let charges = total - (subtotal - totals.discount);
+        let (discount, tax, surcharge) = if charges >= Cents::ZERO {
+            let tax = totals.tax.min(charges);
+            (totals.discount, tax, charges - tax)
+        } else {
+            (totals.discount - charges, Cents::ZERO, Cents::ZERO)
+        };
+        Money {
+            subtotal,
+            discount,
+            tax,
+            surcharge,
+            total,
+            payment: totals.paid.min(total).max(Cents::ZERO),
+        }
+    }
+}
+
+/// The name Revel calls the order by: the customer and their phone, as far as known.
+fn call_name(event: &ValidatedEvent) -> Option<String> {
+    match (&event.facts.customer_name, &event.facts.customer_phone) {
         (Some(name), Some(phone)) => Some(format!("{name} {phone}")),
         (Some(name), None) => Some(name.clone()),
         (None, Some(phone)) => Some(phone.clone()),
         (None, None) => None,
-    };
-    Ok(PlannedOrder {
-        establishment: location.revel_establishment.clone(),
-        local_id: super::local_id(&event.facts.id),
-        items,
-        subtotal,
-        discount,
-        tax,
-        surcharge,
-        total,
-        payment,
-        is_fully_paid: payment >= total,
-        call_name,
-        notes: format!("Triple Seat Event #{}", event.facts.id),
-        unmatched_items: unmatched,
-        invoice_fingerprint: invoice_fingerprint(event),
-    })
+    }
 }
 
 /// A short digest of what the customer was invoiced: each line's id, quantity and unit
