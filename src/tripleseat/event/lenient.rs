@@ -4,7 +4,8 @@
 //! as its exact digits, true/false) so the domain can say what is wrong with a value
 //! it needs, instead of the value silently vanishing.
 //!
-//! They deserialize from bytes or from a `serde_json::Value` alike.
+//! Read them from JSON text (`WireEvent::read` writes a `Value` out first): from a
+//! `Value`, serde_json hands some numbers over as `f64`, which loses their digits.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -64,6 +65,12 @@ macro_rules! anything_else_is {
             Ok($fallback)
         }
         fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($fallback)
+        }
+        fn visit_i128<E: de::Error>(self, _: i128) -> Result<Self::Value, E> {
+            Ok($fallback)
+        }
+        fn visit_u128<E: de::Error>(self, _: u128) -> Result<Self::Value, E> {
             Ok($fallback)
         }
         fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {

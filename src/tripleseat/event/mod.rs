@@ -112,7 +112,8 @@ impl Payment {
     }
 
     fn of(payment: &wire::Payment) -> Payment {
-        let state = match payment.state.get().map(str::to_ascii_lowercase).as_deref() {
+        let state = payment.state.0.as_str().map(|s| s.trim().to_ascii_lowercase());
+        let state = match state.as_deref() {
             Some("paid" | "completed" | "complete" | "succeeded" | "captured" | "settled" | "partially_refunded") => {
                 PaymentState::Paid
             }
@@ -158,7 +159,18 @@ pub struct Unreadable {
 impl TryFrom<WireEvent> for Event {
     type Error = Unreadable;
 
+    /// Refuses an event without an id (the pipeline gives it the one it was asked
+    /// for) or with an invoice line it cannot read.
     fn try_from(wire: WireEvent) -> Result<Event, Unreadable> {
+        if wire.id.get().is_none() {
+            return Err(Unreadable {
+                status: wire.status.0,
+                line: UnreadableLine {
+                    line: "the event".into(),
+                    problem: "it has no id".into(),
+                },
+            });
+        }
         let facts = EventFacts::of(&wire);
         let invoice = wire
             .invoice()
@@ -421,8 +433,13 @@ mod tests {
         serde_json::from_str::<Value>(include_str!("../../../tests/fixtures/event_full.json")).unwrap()["event"].clone()
     }
 
+    /// The event of `json`, with an id when it has none (as the pipeline gives it).
     fn event(json: &Value) -> Result<Event, UnreadableLine> {
-        Event::from_json(json).map_err(|refused| refused.line)
+        let mut json = json.clone();
+        if json.get("id").is_none() {
+            json["id"] = json!(1);
+        }
+        Event::from_json(&json).map_err(|refused| refused.line)
     }
 
     /// The invoice of `json`; an error when one of its lines cannot be read.
@@ -611,6 +628,60 @@ mod tests {
         }
         let not_a_list = json!({"documents": [{"title": "Invoice", "line_items": {"id": 1}}]});
         assert!(find_invoice(&not_a_list).unwrap().unwrap().lines.is_empty());
+    }
+
+    #[test]
+    fn numbers_keep_their_digits_and_huge_ones_never_fail_the_event() {
+        let text = r#"{"id": 18446744073709551616, "contact": 18446744073709551617,
+            "documents": [{"title": "Invoice", "financials": 123456789012345678901234567890,
+              "line_items": [{"id": 1, "display_name": "A", "quantity": 1, "price": 0.000001, "total_price": 1e-7},
+                             {"id": 2, "display_name": "B", "quantity": 2.00, "price": 2.675}, 99999999999999999999]}]}"#;
+        let refused = event(&serde_json::from_str(text).unwrap()).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "line 3 (\u{201c}(unnamed item)\u{201d}): it has no id"
+        );
+        let mut json: Value = serde_json::from_str(text).unwrap();
+        json["documents"][0]["line_items"].as_array_mut().unwrap().pop();
+        let invoice = event(&json).unwrap().invoice.unwrap();
+        let prices: Vec<Cents> = invoice.lines.iter().map(|l| l.unit_price).collect();
+        assert_eq!(
+            prices,
+            [Cents(0), Cents(2_68)],
+            "0.000001 is read as written, not as 1e-6"
+        );
+        assert_eq!(event(&json).unwrap().facts.id, "18446744073709551616");
+    }
+
+    #[test]
+    fn a_blank_payment_state_is_not_paid_and_a_null_description_falls_back_to_the_name() {
+        let paid_at = "05/14/2026 04:50 PM";
+        assert_eq!(
+            net_paid(&json!({"amount": "50.00", "state": " ", "paid_at": paid_at})),
+            Cents::ZERO
+        );
+        assert_eq!(
+            net_paid(&json!({"amount": "50.00", "state": null, "paid_at": paid_at})),
+            Cents(50_00)
+        );
+        let taxed = json!({"documents": [{"title": "Invoice",
+            "line_items": [{"id": 1, "display_name": "A", "quantity": 1, "price": "10.00"}],
+            "billing_totals": [{"description": null, "name": "Sales Tax", "total_price": "0.80"}]}]});
+        assert_eq!(find_invoice(&taxed).unwrap().unwrap().totals.tax, Cents(80));
+        // A blank price is no price: the line's total stands for its one unit.
+        let blank_price = json!({"documents": [{"title": "Invoice",
+            "line_items": [{"id": 1, "display_name": "A", "quantity": 1, "price": "", "total_price": "4.00"}]}]});
+        assert_eq!(
+            find_invoice(&blank_price).unwrap().unwrap().lines[0].unit_price,
+            Cents(4_00)
+        );
+    }
+
+    #[test]
+    fn an_event_without_an_id_is_refused() {
+        let refused = Event::from_json(&json!({"status": "DEFINITE"})).unwrap_err();
+        assert_eq!(refused.line.to_string(), "the event: it has no id");
+        assert_eq!(refused.status.as_deref(), Some("DEFINITE"));
     }
 
     #[test]

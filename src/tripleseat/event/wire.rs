@@ -24,8 +24,15 @@ pub struct WireEvent {
 
 impl WireEvent {
     /// Reads an event object; `None` for anything that is not one.
+    ///
+    /// Read from the JSON text, not from the `Value` itself: serde_json passes a number
+    /// held in a `Value` on as an `f64` when that prints the same, and `0.000001` comes
+    /// back as `1e-6`. From text, every number keeps the digits it was sent with.
     pub fn read(event: &Value) -> Option<WireEvent> {
-        Obj::<WireEvent>::deserialize(event).ok().and_then(|obj| obj.0)
+        let text = serde_json::to_vec(event).ok()?;
+        serde_json::from_slice::<Obj<WireEvent>>(&text)
+            .ok()
+            .and_then(|obj| obj.0)
     }
 
     /// The invoice: the live document whose title or a view name says "invoice"
@@ -144,7 +151,8 @@ pub struct PaymentSet {
 pub struct Payment {
     pub amount: Amount,
     pub amount_refunded: Amount,
-    pub state: Text,
+    /// Kept as sent: a blank state is not an absent one.
+    pub state: Raw,
     pub paid_at: IsSet,
     pub unpaid_at: IsSet,
 }
