@@ -5,7 +5,9 @@
 //!
 //!     cargo bench && cargo build --release && cargo run --release --example load
 //!
-//! (`-- --benches` prints only the `cargo bench` tables, writing nothing.)
+//! (`-- --benches` prints only the `cargo bench` tables; `-- --only TEXT` runs only the
+//! SQLite scenarios whose name holds TEXT, e.g. to profile one, and prints them; neither
+//! writes anything.)
 //!
 //! The server under test (the connector, or the bare route of `--ceiling`) is a process
 //! of its own pinned to core 0 with `taskset`; this tool, its client, the simulated
@@ -22,7 +24,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -52,6 +54,13 @@ const FLOOD: usize = 200_000;
 /// The server's core and this tool's.
 const SERVER_CORE: usize = 0;
 const CLIENT_CORE: usize = 1;
+
+/// `--only TEXT`: the scenarios whose name holds it.
+static ONLY: OnceLock<String> = OnceLock::new();
+
+fn is_chosen(name: &str) -> bool {
+    ONLY.get().is_none_or(|only| name.contains(only.as_str()))
+}
 
 /// What one connector process measured.
 struct Backend {
@@ -88,9 +97,14 @@ impl Figures {
 
 /// The bare axum route's figures: the webhook route and `/health`.
 struct Ceiling {
-    webhook: Figures,
-    health: Figures,
+    /// Bodies of about 1.5 KB, as a non-actionable delivery.
+    webhook: Option<Figures>,
+    /// Bodies of the whole fixture event, as the TOO_EARLY deliveries.
+    webhook_full: Option<Figures>,
+    health: Option<Figures>,
     threads: u64,
+    small_bytes: usize,
+    full_bytes: usize,
 }
 
 fn main() {
@@ -105,6 +119,9 @@ fn main() {
     if args.iter().any(|a| a == "--benches") {
         print!("{}", render_benches(&criterion_dir()));
         return;
+    }
+    if let Some(at) = args.iter().position(|a| a == "--only") {
+        let _ = ONLY.set(args.get(at + 1).cloned().expect("--only TEXT"));
     }
     let is_pinned = pin(std::process::id(), CLIENT_CORE);
     runtime().block_on(measure(is_pinned));
@@ -140,6 +157,21 @@ async fn measure(is_pinned: bool) {
     let sqlite_url = |name: &str| format!("sqlite://{}", sqlite.path().join(name).display());
     let mut backends = vec![run_backend(&binary, "SQLite", &sqlite_url("connector.db"), false).await];
     let ceiling = measure_ceiling(backends[0].health_bytes).await;
+    if ONLY.get().is_some() {
+        let chosen = [&ceiling.webhook, &ceiling.webhook_full, &ceiling.health]
+            .into_iter()
+            .flatten();
+        for f in chosen.chain(backends.iter().flat_map(|b| b.results.iter().chain(&b.due))) {
+            let (p50, p99) = (percentile(&f.latencies_ms, 0.5), percentile(&f.latencies_ms, 0.99));
+            println!(
+                "{}: {:.0} req/s, p50 {p50:.2} ms, p99 {p99:.2} ms, {}",
+                f.name,
+                f.rate(),
+                answers(f)
+            );
+        }
+        return;
+    }
     match postgres::Postgres::start().await {
         Some(pg) => {
             let url = pg.database("load").await;
@@ -193,23 +225,48 @@ async fn measure_ceiling(health_bytes: usize) -> Ceiling {
         name: "bare axum route: read the body, answer a same-size JSON".into(),
         route: None,
         goal: None,
-        requests: signed(non_actionable_bodies(&fixture, 0)),
+        requests: Box::new({
+            let fixture = fixture.clone();
+            move || signed(non_actionable_bodies(&fixture, 0))
+        }),
         concurrency: CONCURRENCY,
     };
     let webhook = run(address, webhook, pid).await;
+    let webhook_full = Scenario {
+        name: "bare axum route: read a whole-event body, answer a same-size JSON".into(),
+        route: None,
+        goal: None,
+        requests: Box::new({
+            let fixture = fixture.clone();
+            move || {
+                let tomorrow = Utc::now().date_naive().format("%m/%d/%Y").to_string();
+                signed(
+                    (0..40_000)
+                        .map(|n| delivery(&fixture, n + 1, &tomorrow, &format!("rev-{n}")))
+                        .collect(),
+                )
+            }
+        }),
+        concurrency: CONCURRENCY,
+    };
+    let webhook_full = run(address, webhook_full, pid).await;
     let health = Scenario {
         name: "bare axum route: GET /health, a JSON as long as the connector's".into(),
         route: None,
         goal: None,
-        requests: vec![get("/health"); 40_000],
+        requests: Box::new(|| vec![get("/health"); 40_000]),
         concurrency: CONCURRENCY,
     };
     let health = run(address, health, pid).await;
     let _ = child.start_kill();
+    let tomorrow = Utc::now().date_naive().format("%m/%d/%Y").to_string();
     Ceiling {
         webhook,
+        webhook_full,
         health,
         threads,
+        small_bytes: non_actionable_bodies(&fixture, 0)[0].len(),
+        full_bytes: delivery(&fixture, 1, &tomorrow, "rev-0").len(),
     }
 }
 
@@ -241,11 +298,29 @@ fn fixture() -> Value {
     serde_json::from_str(include_str!("../tests/fixtures/event_full.json")).unwrap()
 }
 
-/// Deliveries of a trigger that never leads to an order, fixture-sized, ids from `first`.
+/// The size of a non-actionable delivery's body, as the issue measured it.
+const SMALL_BODY: usize = 1_500;
+
+/// Deliveries of a trigger that never leads to an order, ids from `first`: the
+/// fixture event's id, site and as many of its other plain fields (in name order) as
+/// make about `SMALL_BODY` bytes.
 fn non_actionable_bodies(fixture: &Value, first: usize) -> Vec<Vec<u8>> {
+    let whole = fixture["event"].as_object().expect("the fixture's event is an object");
+    let mut event = serde_json::Map::new();
+    event.insert("site_id".into(), whole["site_id"].clone());
+    for (name, value) in whole.iter().filter(|(_, v)| !v.is_object() && !v.is_array()) {
+        if json!({"webhook_trigger_type": "CREATE_LEAD", "event": event})
+            .to_string()
+            .len()
+            >= SMALL_BODY
+        {
+            break;
+        }
+        event.insert(name.clone(), value.clone());
+    }
     (first..first + 40_000)
         .map(|n| {
-            let mut event = fixture["event"].clone();
+            let mut event = Value::Object(event.clone());
             event["id"] = json!(n);
             json!({"webhook_trigger_type": "CREATE_LEAD", "event": event})
                 .to_string()
@@ -327,20 +402,23 @@ async fn run_backend(binary: &Path, name: &str, database_url: &str, is_logged: b
             name: label("signed webhook, kill switch off (CONNECTOR_DISABLED)"),
             route: Some("webhook"),
             goal: Some(0.8),
-            requests: signed(non_actionable_bodies(&fixture, 0)),
+            requests: Box::new({
+                let fixture = fixture.clone();
+                move || signed(non_actionable_bodies(&fixture, 0))
+            }),
             concurrency: CONCURRENCY,
         };
-        results.push(run(address, scenario, pid).await);
+        results.extend(run(address, scenario, pid).await);
         set_kill_switch(&client, &base, false).await;
 
         let scenario = Scenario {
             name: label("GET /health"),
             route: Some("health"),
             goal: Some(0.8),
-            requests: vec![get("/health"); 40_000],
+            requests: Box::new(|| vec![get("/health"); 40_000]),
             concurrency: CONCURRENCY,
         };
-        results.push(run(address, scenario, pid).await);
+        results.extend(run(address, scenario, pid).await);
     }
 
     // What the ceiling does: a signed delivery that stops at the trigger.
@@ -348,77 +426,90 @@ async fn run_backend(binary: &Path, name: &str, database_url: &str, is_logged: b
         name: label("signed webhook, trigger not actionable"),
         route: Some("webhook"),
         goal: Some(if is_logged { 0.4 } else { 0.6 }),
-        requests: signed(non_actionable_bodies(&fixture, 0)),
+        requests: Box::new({
+            let fixture = fixture.clone();
+            move || signed(non_actionable_bodies(&fixture, 0))
+        }),
         concurrency: CONCURRENCY,
     };
-    results.push(run(address, scenario, pid).await);
+    results.extend(run(address, scenario, pid).await);
 
     // The cheap path most deliveries take: verified, parsed, keyed, gated (the event is
     // tomorrow). Unique keys, more than the idempotency cap, so its bound is exercised.
     let count = if is_logged { 40_000 } else { FLOOD };
-    let bodies = (0..count)
-        .map(|n| delivery(&fixture, n % 1000 + 1, &tomorrow, &format!("rev-{n}")))
-        .collect();
+    let (event, date) = (fixture.clone(), tomorrow.clone());
+    let bodies = move || {
+        (0..count)
+            .map(|n| delivery(&event, n % 1000 + 1, &date, &format!("rev-{n}")))
+            .collect()
+    };
     let scenario = Scenario {
         name: label(&format!(
             "signed webhook, time gate closed (TOO_EARLY), {count} unique keys"
         )),
-        route: Some("webhook"),
+        route: Some("webhook-full"),
         goal: Some(0.4),
-        requests: signed(bodies),
+        requests: Box::new(move || signed(bodies())),
         concurrency: CONCURRENCY,
     };
-    results.push(run(address, scenario, pid).await);
+    results.extend(run(address, scenario, pid).await);
 
     let mut due = Vec::new();
     if !is_logged {
         // Full injections: a new event each, payload complete, written to the simulated Revel.
-        let bodies = (0..1_000)
-            .map(|n| delivery(&fixture, 100_000 + n, &today, "rev"))
-            .collect();
+        let (event, date) = (fixture.clone(), today.clone());
         let scenario = Scenario {
             name: label("signed webhook, order injected (REVEL_INJECTED)"),
             route: None,
             goal: None,
-            requests: signed(bodies),
+            requests: Box::new(move || {
+                signed(
+                    (0..1_000)
+                        .map(|n| delivery(&event, 100_000 + n, &date, "rev"))
+                        .collect(),
+                )
+            }),
             concurrency: 16,
         };
-        results.push(run(address, scenario, pid).await);
+        results.extend(run(address, scenario, pid).await);
 
         // Dry runs through /test/webhook (which wants the admin token once there is one):
         // the whole pipeline up to the planned order.
-        let bearer = format!("Bearer {ADMIN_TOKEN}");
-        let requests = (0..10_000)
-            .map(|n| {
-                let body = delivery(&fixture, 200_000 + n, &today, "rev");
-                post("/test/webhook", &body, Some(("authorization", &bearer)))
-            })
-            .collect();
+        let (event, date) = (fixture.clone(), today.clone());
+        let requests = move || {
+            let bearer = format!("Bearer {ADMIN_TOKEN}");
+            (0..10_000)
+                .map(|n| {
+                    let body = delivery(&event, 200_000 + n, &date, "rev");
+                    post("/test/webhook", &body, Some(("authorization", &bearer)))
+                })
+                .collect()
+        };
         let scenario = Scenario {
             name: label("/test/webhook, full dry run (DRY_RUN)"),
             route: None,
             goal: None,
-            requests,
+            requests: Box::new(requests),
             concurrency: CONCURRENCY,
         };
-        results.push(run(address, scenario, pid).await);
+        results.extend(run(address, scenario, pid).await);
 
         // N different events due today at the one site, all at once: each run waits only
         // for its own event's turn, so the slowest is not N times the first.
         let mut first = 300_000;
         for events in [1, 10, 50, 100] {
-            let bodies = (first..first + events)
+            let bodies: Vec<Vec<u8>> = (first..first + events)
                 .map(|n| delivery(&fixture, n, &today, "rev"))
                 .collect();
             first += events;
             let scenario = Scenario {
-                name: format!("{events}"),
+                name: label(&format!("{events} due events at once")),
                 route: None,
                 goal: None,
-                requests: signed(bodies),
+                requests: Box::new(move || signed(bodies)),
                 concurrency: events,
             };
-            due.push(run(address, scenario, pid).await);
+            due.extend(run(address, scenario, pid).await);
         }
     }
 
@@ -521,11 +612,16 @@ struct Scenario {
     name: String,
     route: Option<&'static str>,
     goal: Option<f64>,
-    requests: Vec<Vec<u8>>,
+    /// Built (and signed) only when the scenario runs, just before its clock starts.
+    requests: Box<dyn FnOnce() -> Vec<Vec<u8>>>,
     concurrency: usize,
 }
 
-async fn run(address: SocketAddr, scenario: Scenario, pid: u32) -> Figures {
+/// The scenario's figures; `None` when `--only` leaves it out.
+async fn run(address: SocketAddr, scenario: Scenario, pid: u32) -> Option<Figures> {
+    if !is_chosen(&scenario.name) {
+        return None;
+    }
     let Scenario {
         name,
         route,
@@ -533,8 +629,8 @@ async fn run(address: SocketAddr, scenario: Scenario, pid: u32) -> Figures {
         requests,
         concurrency,
     } = scenario;
+    let requests = Arc::new(requests());
     let count = requests.len();
-    let requests = Arc::new(requests);
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let connections: Vec<_> = (0..concurrency)
@@ -556,7 +652,7 @@ async fn run(address: SocketAddr, scenario: Scenario, pid: u32) -> Figures {
         *reasons.entry(reason).or_insert(0) += 1;
     }
     latencies_ms.sort_by(f64::total_cmp);
-    Figures {
+    Some(Figures {
         name,
         route,
         goal,
@@ -566,7 +662,7 @@ async fn run(address: SocketAddr, scenario: Scenario, pid: u32) -> Figures {
         latencies_ms,
         reasons,
         rss_kib: rss_kib(pid),
-    }
+    })
 }
 
 /// One client connection: takes the next request until there are none, and notes each
@@ -810,6 +906,10 @@ fn load_average() -> String {
 
 fn render(machine: &Machine, backends: &[Backend], ceiling: &Ceiling, criterion: &Path) -> String {
     let mut out = String::new();
+    let (Some(webhook), Some(webhook_full), Some(health)) = (&ceiling.webhook, &ceiling.webhook_full, &ceiling.health)
+    else {
+        return "the ceiling was not measured".into();
+    };
     let _ = writeln!(out, "# Performance\n");
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -852,30 +952,38 @@ fn render(machine: &Machine, backends: &[Backend], ceiling: &Ceiling, criterion:
     let _ = writeln!(
         out,
         "The same client, requests and concurrency against a bare axum route in a process of its own on the \
-         same core, measured in this same run: `POST /webhook` reads the body and answers a JSON as long as \
-         the connector's non-actionable answer ({:.0} req/s, p99 {:.2} ms); `GET /health` answers a JSON as \
-         long as the connector's ({} bytes; {:.0} req/s, p99 {:.2} ms).\n",
-        ceiling.webhook.rate(),
-        percentile(&ceiling.webhook.latencies_ms, 0.99),
+         same core, measured in this same run. Its `POST /webhook` reads the body and answers a JSON as long as \
+         the connector's non-actionable answer: with the {}-byte bodies of the non-actionable and kill-switch \
+         scenarios (the fixture event's id, site and plain fields: the issue's 1.5 KB) {:.0} req/s, p99 {:.2} ms \
+         (`webhook`); with the {}-byte bodies of the TOO_EARLY scenarios (the whole fixture event, invoice \
+         included) {:.0} req/s, p99 {:.2} ms (`webhook, whole event`). Its `GET /health` answers a JSON as long \
+         as the connector's ({} bytes): {:.0} req/s, p99 {:.2} ms (`health`).\n",
+        ceiling.small_bytes,
+        webhook.rate(),
+        percentile(&webhook.latencies_ms, 0.99),
+        ceiling.full_bytes,
+        webhook_full.rate(),
+        percentile(&webhook_full.latencies_ms, 0.99),
         backends.first().map(|b| b.health_bytes).unwrap_or(0),
-        ceiling.health.rate(),
-        percentile(&ceiling.health.latencies_ms, 0.99),
+        health.rate(),
+        percentile(&health.latencies_ms, 0.99),
     );
     let _ = writeln!(
         out,
-        "| scenario | concurrency | req/s | × ceiling | goal | p99 ms |\n|---|---:|---:|---:|---:|---:|"
+        "| scenario | concurrency | req/s | ceiling | × ceiling | goal | p99 ms |\n|---|---:|---:|---|---:|---:|---:|"
     );
     for f in backends.iter().flat_map(|b| &b.results) {
         let Some(route) = f.route else { continue };
-        let ceiling_rate = match route {
-            "health" => ceiling.health.rate(),
-            _ => ceiling.webhook.rate(),
+        let (ceiling_rate, compared) = match route {
+            "health" => (health.rate(), "health"),
+            "webhook-full" => (webhook_full.rate(), "webhook, whole event"),
+            _ => (webhook.rate(), "webhook"),
         };
         let ratio = f.rate() / ceiling_rate;
         let goal = f.goal.map(|g| format!("≥ {g:.1}")).unwrap_or_default();
         let _ = writeln!(
             out,
-            "| {} | {} | {:.0} | {ratio:.2} | {goal} | {:.2} |",
+            "| {} | {} | {:.0} | {compared} | {ratio:.2} | {goal} | {:.2} |",
             f.name,
             f.concurrency,
             f.rate(),
@@ -947,7 +1055,7 @@ fn render(machine: &Machine, backends: &[Backend], ceiling: &Ceiling, criterion:
                 out,
                 "| {} | {} | {:.1} | {:.2} | {:.2} | {} |",
                 b.name,
-                f.name,
+                f.concurrency,
                 f.seconds * 1000.0,
                 percentile(&f.latencies_ms, 0.50),
                 f.latencies_ms.last().copied().unwrap_or(0.0),
