@@ -6,12 +6,13 @@
 //! as a full parse into `serde_json::Value` would (the same deserializer, with the same
 //! rules for strings, numbers, nesting and trailing bytes) but keeps only those few
 //! fields and builds nothing else. The full tree is built at once for an actionable
-//! trigger, which needs the event, and otherwise only if `event` or `booking` is asked for.
+//! trigger, which needs the event, and otherwise only if `event` or `booking` is asked
+//! for; a body that looks actionable is read as a tree straight away.
 
 use std::fmt;
 use std::sync::OnceLock;
 
-use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::id_string;
@@ -52,9 +53,27 @@ pub fn is_actionable(trigger: &str) -> bool {
     ACTIONABLE_TRIGGERS.contains(&trigger)
 }
 
+/// Whether the body may hold an actionable trigger as TripleSeat writes one (upper
+/// case, each ending in one of these): such a body is read as a tree at once, which it
+/// needs anyway, rather than skimmed first. Only the way of reading depends on this
+/// guess, never what is read.
+fn may_be_actionable(text: &str) -> bool {
+    ["_EVENT\"", "_BOOKING\"", "_CREATED\"", "_UPDATED\""]
+        .iter()
+        .any(|ending| text.contains(ending))
+}
+
 impl Delivery {
     pub fn parse(body: &[u8]) -> Result<Delivery, DeliveryError> {
-        let mut deserializer = serde_json::Deserializer::from_slice(body);
+        // Bytes that are not UTF-8 fail a full parse wherever they are (in a string, or as
+        // a syntax error outside one); checked once here, strings need no check of their own.
+        let Ok(text) = std::str::from_utf8(body) else {
+            return Err(DeliveryError::InvalidJson);
+        };
+        if may_be_actionable(text) {
+            return Delivery::from_tree(body);
+        }
+        let mut deserializer = serde_json::Deserializer::from_str(text);
         let skim = match Skimmed::read(&mut deserializer).and_then(|skim| deserializer.end().map(|()| skim)) {
             Ok(Some(skim)) => skim,
             Ok(None) => return Err(DeliveryError::NotAnObject),
@@ -82,19 +101,41 @@ impl Delivery {
             trigger,
         };
         match delivery.trigger.as_deref().is_some_and(is_actionable) {
-            true => match serde_json::from_slice::<Value>(body) {
-                Ok(Value::Object(root)) => {
-                    let _ = delivery.root.set(root);
-                    Ok(delivery)
-                }
-                Ok(_) => Err(DeliveryError::NotAnObject),
-                Err(_) => Err(DeliveryError::InvalidJson),
-            },
+            true => Delivery::from_tree(body),
             false => Ok(Delivery {
                 body: Some(body.into()),
                 ..delivery
             }),
         }
+    }
+
+    /// The whole body as a tree, and the trigger and ids read from it.
+    fn from_tree(body: &[u8]) -> Result<Delivery, DeliveryError> {
+        let root = match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(root)) => root,
+            Ok(_) => return Err(DeliveryError::NotAnObject),
+            Err(_) => return Err(DeliveryError::InvalidJson),
+        };
+        let mut delivery = Delivery {
+            trigger: None,
+            event_id: None,
+            site_id: None,
+            root: OnceLock::from(root),
+            body: None,
+        };
+        delivery.trigger = ["webhook_trigger_type", "type"]
+            .iter()
+            .filter_map(|field| delivery.root().get(*field)?.as_str())
+            .map(|t| t.trim().to_ascii_uppercase())
+            .find(|t| !t.is_empty());
+        delivery.event_id = id_string(delivery.event().and_then(|e| e.get("id"))).or_else(|| {
+            let booking = delivery.booking()?;
+            id_string(booking.get("event_id")).or_else(|| id_string(booking.get("event_ids")?.as_array()?.first()))
+        });
+        delivery.site_id = id_string(delivery.event().and_then(|e| e.get("site_id")))
+            .or_else(|| id_string(delivery.booking().and_then(|b| b.get("site_id"))))
+            .or_else(|| id_string(delivery.root().get("site_id")));
+        Ok(delivery)
     }
 
     fn root(&self) -> &Map<String, Value> {
@@ -183,7 +224,7 @@ struct Holder {
 impl Skimmed {
     /// The body's fields; `None` when it is JSON but not an object.
     fn read<'de>(
-        deserializer: &mut serde_json::Deserializer<serde_json::de::SliceRead<'de>>,
+        deserializer: &mut serde_json::Deserializer<serde_json::de::StrRead<'de>>,
     ) -> serde_json::Result<Option<Skimmed>> {
         deserializer
             .deserialize_any(Object(Fields::Root))
@@ -331,14 +372,12 @@ impl<'de> Visitor<'de> for Object {
             if std::mem::take(&mut is_first) && key == Key::NUMBER {
                 // A number (or an object a full parse reads as one): its text, checked as
                 // that parse checks it, and nothing after it.
-                let text = map.next_value_seed(Object(Fields::Id))?;
-                let Read::Text(text) = text else {
-                    return Err(A::Error::custom("a number's text is a string"));
-                };
-                let number: serde_json::Number = text.parse().map_err(A::Error::custom)?;
-                return Ok(match self.0 {
-                    Fields::FirstId => Read::FirstId(None),
-                    _ => Read::Number(number.to_string()),
+                let is_kept = matches!(self.0, Fields::Id | Fields::Root);
+                let number = map.next_value_seed(NumberText { is_kept })?;
+                return Ok(match (self.0, number) {
+                    (Fields::FirstId, _) => Read::FirstId(None),
+                    (_, Some(number)) => Read::Number(number),
+                    (_, None) => Read::Other,
                 });
             }
             let Some(field) = key.field() else {
@@ -388,6 +427,67 @@ impl<'de> Visitor<'de> for Object {
             _ => Read::Other,
         })
     }
+}
+
+/// A number's text, checked as a full parse checks it (`serde_json::Number`'s own
+/// parser); kept (as that parser writes it) only when it may be an id. A plain JSON
+/// number, as every real one is, needs no parse to be known good.
+struct NumberText {
+    is_kept: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for NumberText {
+    type Value = Option<String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<String>, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for NumberText {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a number's text")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Option<String>, E> {
+        if !self.is_kept && is_plain_number(text) {
+            return Ok(None);
+        }
+        let number: serde_json::Number = text.parse().map_err(E::custom)?;
+        Ok(self.is_kept.then(|| number.to_string()))
+    }
+}
+
+/// `-? digits (. digits)? ([eE] [+-]? digits)?` with no leading zero: JSON's grammar.
+fn is_plain_number(text: &str) -> bool {
+    let bytes = text.strip_prefix('-').unwrap_or(text).as_bytes();
+    let digits = |at: usize| bytes[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let whole = digits(0);
+    if whole == 0 || (whole > 1 && bytes[0] == b'0') {
+        return false;
+    }
+    let mut at = whole;
+    if bytes.get(at) == Some(&b'.') {
+        let fraction = digits(at + 1);
+        if fraction == 0 {
+            return false;
+        }
+        at += 1 + fraction;
+    }
+    if matches!(bytes.get(at), Some(b'e' | b'E')) {
+        at += 1;
+        if matches!(bytes.get(at), Some(b'+' | b'-')) {
+            at += 1;
+        }
+        let exponent = digits(at);
+        if exponent == 0 {
+            return false;
+        }
+        at += exponent;
+    }
+    at == bytes.len()
 }
 
 /// An object's key, as the index of a kept field (or `usize::MAX`), or the number token.
@@ -535,6 +635,29 @@ mod tests {
         .collect();
         for body in &cases {
             assert_reads_as_the_tree(body);
+        }
+    }
+
+    #[test]
+    fn plain_numbers_are_told_from_text_that_is_not_one() {
+        for number in [
+            "0",
+            "-0",
+            "7",
+            "61234567",
+            "1.50",
+            "-0.5e-7",
+            "1E3",
+            "2e+10",
+            "12345678901234567890123",
+        ] {
+            assert!(is_plain_number(number), "{number}");
+            assert!(number.parse::<serde_json::Number>().is_ok(), "{number}");
+        }
+        for text in [
+            "", "-", "01", "1.", ".5", "1e", "1e+", "+1", " 1", "1 ", "0x1", "1.5.2", "--1", "NaN",
+        ] {
+            assert!(!is_plain_number(text), "{text:?}");
         }
     }
 
