@@ -1082,12 +1082,13 @@ fn render(machine: &Machine, backends: &[Backend], ceiling: &Ceiling, criterion:
            against a real tenant its latency is Revel's, not the connector's.\n\
          * TripleSeat reads are paced to about 9 a second for the whole process, so a burst of webhooks that \
            lack financials is paced by that limit, by design.\n\
-         * Where a non-actionable delivery's time goes (perf on the pinned connector, while these figures were \
-           being taken): about a quarter in reading its body's trigger and ids (`tripleseat::delivery` checks the \
-           whole body as a full parse would but builds no tree), a few per cent in the HMAC, and most of the rest \
-           in the kernel's loopback TCP and in tokio (the run's own task, its deadline timer), which the bare \
-           route pays only in part. Journal rows leave in multi-row statements after a 5 ms linger: one row per \
-           statement and per commit cost about a third of the core in hops to SQLite's thread and back.\n\
+         * Where a non-actionable delivery's time goes (perf on the pinned connector, 1.5 KB bodies): about a \
+           quarter in the kernel's loopback TCP, under a tenth in reading the body's trigger and ids \
+           (`tripleseat::delivery` checks the whole body as a full parse would but builds no tree; on the 7.5 KB \
+           fixture body it was a quarter), a few per cent in the HMAC, and the rest spread thin over hyper, tokio \
+           (the run's own task and its deadline timer), copying and allocation, none above 8 %. Journal rows leave \
+           in multi-row statements after a 5 ms linger: one row per statement and per commit had cost about a \
+           third of the core in hops to SQLite's thread and back.\n\
          * A TOO_EARLY delivery builds the body's whole tree (the pipeline hands the event on as a \
            `serde_json::Value`, and clones it), asks the store whether its key is settled (one round trip, for \
            SQLite a hop to its thread), and settles it: allocation was a third of its CPU under glibc's malloc, \
