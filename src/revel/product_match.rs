@@ -6,12 +6,12 @@
 //!
 //! `match_product` states the rule over a plain list. `Catalog` gives the same answer
 //! from an index built once per catalogue read: exact names from a hash map, and for
-//! similarity only the products that can still reach the threshold — a product whose
-//! name is too long or too short, or shares too few character pairs with the line,
-//! cannot be within the edit distance the threshold allows (the q-gram lemma), so its
-//! score is never computed.
+//! similarity a tree of the names' shared prefixes, walked once per line. Walking it
+//! computes the edit distance to every name at once (a prefix many names share, once),
+//! and leaves a branch as soon as no name below it can reach the best score found so
+//! far, so in a large catalogue only the few names near the line are ever reached.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use super::catalog::Product;
 
@@ -54,6 +54,11 @@ impl<'a> Best<'a> {
             .iter()
             .map(|c| strsim::normalized_levenshtein(c, &product.match_key))
             .fold(0.0, f64::max);
+        self.keep(product, score);
+    }
+
+    /// Keeps `product` if `score` is (one of) the highest.
+    fn keep(&mut self, product: &'a Product, score: f64) {
         if score > self.score + f64::EPSILON {
             self.score = score;
             self.products = vec![product];
@@ -68,38 +73,23 @@ impl<'a> Best<'a> {
 pub struct Catalog {
     products: Vec<Product>,
     by_key: HashMap<String, Vec<usize>>,
-    /// Products by their name's length in characters.
-    by_length: BTreeMap<usize, Vec<usize>>,
-    /// Each character pair, with the products whose names hold it and how often.
-    pairs: HashMap<(char, char), Vec<(usize, u32)>>,
-    /// Pairs in more than a quarter of the names: not looked up per product, but
-    /// counted as shared with every product (an overestimate, so bounds stay safe).
-    common: std::collections::HashSet<(char, char)>,
-    lengths: Vec<usize>,
+    /// Every name, character by character, as a tree of shared prefixes.
+    names: Trie,
 }
 
 impl Catalog {
     pub fn new(products: Vec<Product>) -> Catalog {
-        let mut catalog = Catalog {
-            lengths: products.iter().map(|p| p.match_key.chars().count()).collect(),
-            ..Catalog::default()
-        };
+        let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut names = Trie::default();
         for (index, product) in products.iter().enumerate() {
-            catalog.by_key.entry(product.match_key.clone()).or_default().push(index);
-            catalog.by_length.entry(catalog.lengths[index]).or_default().push(index);
-            for (pair, count) in pair_counts(&product.match_key) {
-                catalog.pairs.entry(pair).or_default().push((index, count));
-            }
+            by_key.entry(product.match_key.clone()).or_default().push(index);
+            names.insert(&product.match_key, index);
         }
-        let quarter = products.len() / 4;
-        catalog.common = catalog
-            .pairs
-            .iter()
-            .filter(|(_, holders)| quarter > 0 && holders.len() > quarter)
-            .map(|(pair, _)| *pair)
-            .collect();
-        catalog.products = products;
-        catalog
+        Catalog {
+            products,
+            by_key,
+            names,
+        }
     }
 
     pub fn products(&self) -> &[Product] {
@@ -124,111 +114,155 @@ impl Catalog {
                 return single(exact.iter().map(|i| &self.products[*i]).collect());
             }
         }
-        // Each product with the best score it could reach (from its length and the
-        // character pairs it shares), best first: scoring stops at the first product
-        // that could not even tie the best score found.
-        let mut reachable: std::collections::BinaryHeap<Bound> = candidates
-            .iter()
-            .flat_map(|c| self.reachable(c, threshold))
-            .map(|(bound, index)| Bound(bound, index))
-            .collect();
+        // A product's score is its best over the candidates, so the most similar
+        // products are those of the candidate(s) with the highest best score.
         let mut best = Best::above(threshold);
-        let mut scored = std::collections::HashSet::new();
-        while let Some(Bound(bound, index)) = reachable.pop() {
-            if bound < best.score - 1e-9 {
-                break;
-            }
-            if scored.insert(index) {
-                best.consider(&self.products[index], &candidates);
+        for candidate in &candidates {
+            let (score, indices) = self.names.most_similar(candidate, threshold);
+            for index in indices {
+                best.keep(&self.products[index], score);
             }
         }
         single(best.products)
     }
+}
 
-    /// The products whose similarity to `candidate` may reach `threshold`, each with
-    /// an upper bound of that similarity. The bounds only ever err upwards, so no
-    /// product that could match is left out.
-    fn reachable(&self, candidate: &str, threshold: f64) -> Vec<(f64, usize)> {
-        let length = candidate.chars().count();
-        // Edits allowed at a name length: the score is 1 - edits / longer length.
-        let allowed = |longer: usize| ((1.0 - threshold + 1e-9) * longer as f64).floor() as usize + 1;
-        let mut shared = vec![0u32; self.products.len()];
-        let mut assumed = 0u32;
-        for (pair, count) in pair_counts(candidate) {
-            if self.common.contains(&pair) {
-                assumed += count;
-                continue;
+/// Names as a tree of shared prefixes, one character a level, for the similarity
+/// search: walking it down computes the edit distance of every name at once, a
+/// shared prefix once, and a branch is left as soon as its names cannot reach the
+/// best score found (the distance row's minimum only grows on the way down).
+#[derive(Debug)]
+struct Trie {
+    nodes: Vec<TrieNode>,
+}
+
+#[derive(Debug, Default)]
+struct TrieNode {
+    children: Vec<(char, u32)>,
+    /// The products whose name ends here.
+    products: Vec<usize>,
+    /// The longest name at or below this node, in characters.
+    longest: usize,
+}
+
+impl Default for Trie {
+    fn default() -> Trie {
+        Trie {
+            nodes: vec![TrieNode::default()],
+        }
+    }
+}
+
+/// A walk of the tree for one candidate name: the best score so far and who has it.
+struct Search<'a> {
+    candidate: &'a [char],
+    score: f64,
+    found: Vec<usize>,
+}
+
+impl Trie {
+    fn insert(&mut self, name: &str, product: usize) {
+        let length = name.chars().count();
+        let mut node = 0;
+        self.nodes[0].longest = self.nodes[0].longest.max(length);
+        for ch in name.chars() {
+            let child = match self.nodes[node].children.iter().find(|(c, _)| *c == ch) {
+                Some((_, child)) => *child as usize,
+                None => {
+                    let child = self.nodes.len();
+                    self.nodes.push(TrieNode::default());
+                    let id = u32::try_from(child).expect("invariant: a catalogue has fewer than 2^32 name characters");
+                    self.nodes[node].children.push((ch, id));
+                    child
+                }
+            };
+            self.nodes[child].longest = self.nodes[child].longest.max(length);
+            node = child;
+        }
+        self.nodes[node].products.push(product);
+    }
+
+    /// The highest similarity to `candidate` at or above `threshold` (as
+    /// `strsim::normalized_levenshtein` scores it), and every product that has it.
+    fn most_similar(&self, candidate: &str, threshold: f64) -> (f64, Vec<usize>) {
+        let chars: Vec<char> = candidate.chars().collect();
+        let mut search = Search {
+            candidate: &chars,
+            score: threshold,
+            found: Vec::new(),
+        };
+        let first: Vec<u32> = (0..=chars.len() as u32).collect();
+        search.ending_at(&self.nodes[0], 0, first[chars.len()]);
+        if search.could_reach(0, self.nodes[0].longest) {
+            self.walk(0, &first, &mut search);
+        }
+        (search.score, search.found)
+    }
+
+    /// Visits the children of `node`, whose distance row (to each prefix of the
+    /// candidate) is `row`: every child's row first, then the children nearest the
+    /// candidate first, so that a close name is found early and prunes the rest.
+    fn walk(&self, node: usize, row: &[u32], search: &mut Search<'_>) {
+        let width = row.len();
+        let children = &self.nodes[node].children;
+        let mut rows = vec![0u32; children.len() * width];
+        let mut order: Vec<(u32, usize)> = Vec::with_capacity(children.len());
+        for (at, (ch, index)) in children.iter().enumerate() {
+            let below = &mut rows[at * width..(at + 1) * width];
+            below[0] = row[0] + 1;
+            let mut lowest = below[0];
+            for j in 1..width {
+                let substitution = row[j - 1] + u32::from(search.candidate[j - 1] != *ch);
+                below[j] = (row[j] + 1).min(below[j - 1] + 1).min(substitution);
+                lowest = lowest.min(below[j]);
             }
-            for (index, theirs) in self.pairs.get(&pair).into_iter().flatten() {
-                shared[*index] += count.min(*theirs);
+            let child = &self.nodes[*index as usize];
+            search.ending_at(child, row[0] as usize + 1, below[width - 1]);
+            if !child.children.is_empty() {
+                order.push((lowest, at));
             }
         }
-        for value in &mut shared {
-            *value += assumed;
-        }
-        let mut reachable = Vec::new();
-        for (other, products) in &self.by_length {
-            let longer = length.max(*other);
-            let edits = allowed(longer);
-            if length.abs_diff(*other) > edits {
-                continue;
-            }
-            // Each edit destroys at most two character pairs of the longer name.
-            let needed = (longer.saturating_sub(1)).saturating_sub(2 * edits) as u32;
-            for index in products.iter().copied().filter(|i| shared[*i] >= needed) {
-                reachable.push((upper_bound(length, *other, shared[index]), index));
+        order.sort_unstable();
+        for (lowest, at) in order {
+            let index = children[at].1 as usize;
+            if search.could_reach(lowest, self.nodes[index].longest) {
+                self.walk(index, &rows[at * width..(at + 1) * width], search);
             }
         }
-        reachable
     }
 }
 
-/// A product's best reachable score, ordered highest first.
-struct Bound(f64, usize);
+impl Search<'_> {
+    /// Scores the products whose name ends at `node`: `length` characters, at
+    /// `distance` edits from the candidate.
+    fn ending_at(&mut self, node: &TrieNode, length: usize, distance: u32) {
+        if node.products.is_empty() {
+            return;
+        }
+        let score = similarity(distance, self.candidate.len().max(length));
+        if score > self.score + f64::EPSILON {
+            self.score = score;
+            self.found.clear();
+        }
+        if (score - self.score).abs() <= f64::EPSILON {
+            self.found.extend(&node.products);
+        }
+    }
 
-impl PartialEq for Bound {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == std::cmp::Ordering::Equal
+    /// Whether names at least `lowest` edits away, none longer than `longest`, could
+    /// still tie the best score.
+    fn could_reach(&self, lowest: u32, longest: usize) -> bool {
+        similarity(lowest, self.candidate.len().max(longest)) >= self.score - 1e-9
     }
 }
 
-impl Eq for Bound {}
-
-impl PartialOrd for Bound {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Bound {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&other.0).then(other.1.cmp(&self.1))
-    }
-}
-
-/// The highest similarity two names of these lengths sharing `shared` character pairs
-/// can have: at least the length difference in edits, and at least one edit per two
-/// pairs the longer name does not share. Rounded up a hair, never down.
-fn upper_bound(length: usize, other: usize, shared: u32) -> f64 {
-    let longer = length.max(other);
+/// `strsim::normalized_levenshtein` from the distance and the longer name's length.
+fn similarity(distance: u32, longer: usize) -> f64 {
     if longer == 0 {
         return 1.0;
     }
-    let missing_pairs = (longer.saturating_sub(1) as u32).saturating_sub(shared);
-    let edits = (length.abs_diff(other) as u32).max(missing_pairs.div_ceil(2));
-    1.0 - f64::from(edits) / longer as f64 + 1e-9
+    1.0 - f64::from(distance) / longer as f64
 }
-
-/// Each pair of adjacent characters of a name, with how often it occurs.
-fn pair_counts(name: &str) -> HashMap<(char, char), u32> {
-    let chars: Vec<char> = name.chars().collect();
-    let mut counts = HashMap::new();
-    for pair in chars.windows(2) {
-        *counts.entry((pair[0], pair[1])).or_insert(0u32) += 1;
-    }
-    counts
-}
-
 /// The product when all candidates are one product, else none.
 fn single(candidates: Vec<&Product>) -> Option<&Product> {
     let first = *candidates.first()?;
@@ -310,6 +344,60 @@ mod tests {
         ];
         for threshold in [0.0, 0.3, 0.5, 0.75, 0.9, 1.0] {
             for line in lines {
+                assert_eq!(
+                    index.best_match(line, threshold).map(|p| &p.id),
+                    match_product(line, &products, threshold).map(|p| &p.id),
+                    "{line:?} at {threshold}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_index_answers_exactly_as_scoring_every_product_among_alike_names() {
+        let mut products: Vec<Product> = (0..400)
+            .map(|n| Product::new(format!("a{n}"), format!("Item Number {n:03}"), None))
+            .collect();
+        for (n, name) in [
+            "Item",
+            "Itme Number 12",
+            "item number 1234",
+            "Crème Brûlée",
+            "Creme Brulee",
+            "Item Number 007",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            products.push(Product::new(format!("x{n}"), name, None));
+        }
+        let index = Catalog::new(products.clone());
+        let mut lines = vec![
+            "Item Numbr 042".to_string(),
+            "Item Number 42".to_string(),
+            "Item Number 0042".to_string(),
+            "Itme Number 420".to_string(),
+            "Number 042".to_string(),
+            "Item Number 0".to_string(),
+            "Item Number 007 - the spy's".to_string(),
+            "Crème Brulée".to_string(),
+            "Cre Brulee".to_string(),
+            "I".to_string(),
+            "Item Number 399x".to_string(),
+            "x".repeat(40),
+        ];
+        for n in (0..400).step_by(37) {
+            let name: Vec<char> = format!("Item Number {n:03}").chars().collect();
+            let cut = n % name.len();
+            let mut dropped = name.clone();
+            dropped.remove(cut);
+            let mut swapped = name.clone();
+            swapped.swap(cut, (cut + 1) % name.len());
+            lines.push(dropped.into_iter().collect());
+            lines.push(swapped.into_iter().collect());
+        }
+        for threshold in [0.0, 0.5, 0.75, 0.9, 0.95] {
+            for line in &lines {
                 assert_eq!(
                     index.best_match(line, threshold).map(|p| &p.id),
                     match_product(line, &products, threshold).map(|p| &p.id),

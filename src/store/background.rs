@@ -1,7 +1,7 @@
 //! Writes that need not hold up an answer: journal rows and settled delivery keys.
 //! A run hands them over without waiting; one writer task stores whatever has queued
-//! up in one transaction, so under load many rows cost one commit, and tries a batch
-//! again for about a minute while the store is away. A clean shutdown writes everything
+//! up (letting a batch fill for `LINGER`) in one transaction, so under load many rows
+//! cost one commit, and tries a batch again for about a minute while the store is away. A clean shutdown writes everything
 //! queued (within its budget); a crash (SIGKILL) can lose the last few milliseconds of
 //! rows. A lost journal row is a gap in the history; a lost key only lets a redelivery
 //! reach Revel's `local_id` check (or the time gate) once more. A full queue drops
@@ -21,6 +21,10 @@ use crate::idempotency::DeliveryKey;
 const QUEUE_CAPACITY: usize = 20_000;
 /// Writes one transaction carries at most.
 const BATCH: usize = 500;
+/// How long the writer lets a batch fill after its first write arrives: under load a
+/// transaction then carries many rows (each one is a round trip to the database, and
+/// for SQLite a hop to its thread and back), and a row is stored a few ms later.
+const LINGER: Duration = Duration::from_millis(5);
 /// Tries per batch before it is dropped: about a minute of an unreachable store.
 const WRITE_ATTEMPTS: u32 = 6;
 
@@ -59,6 +63,15 @@ impl Writes {
         let writer = tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
             while queue.recv_many(&mut batch, BATCH).await > 0 {
+                if batch.len() < BATCH {
+                    tokio::time::sleep(LINGER).await;
+                    while batch.len() < BATCH {
+                        match queue.try_recv() {
+                            Ok(write) => batch.push(write),
+                            Err(_) => break,
+                        }
+                    }
+                }
                 let (mut entries, mut keys) = (Vec::new(), Vec::new());
                 for write in batch.drain(..) {
                     match write {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
-use super::{migrations, Backend, Store, StoreTarget};
+use super::{migrations, Backend, Pings, Store, StoreTarget};
 use crate::secret::Secret;
 
 /// Startup could not open or migrate the store. The message never holds the password.
@@ -33,6 +33,7 @@ impl Store {
             backend,
             instance_id: format!("inst-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
             description,
+            pings: Pings::default(),
         };
         migrations::apply(&store)
             .await

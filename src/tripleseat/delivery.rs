@@ -1,6 +1,18 @@
 //! A webhook delivery body, parsed once: the trigger, where the event or booking
 //! sits (`event`, `booking` or `object`), its ids, and its delivery key.
+//!
+//! Most deliveries stop at their trigger (not actionable), and their answer needs only
+//! the trigger and the ids. So `parse` reads the body in one pass that checks it exactly
+//! as a full parse into `serde_json::Value` would (the same deserializer, with the same
+//! rules for strings, numbers, nesting and trailing bytes) but keeps only those few
+//! fields and builds nothing else. The full tree is built at once for an actionable
+//! trigger, which needs the event, and otherwise only if `event` or `booking` is asked
+//! for; a body that looks actionable is read as a tree straight away.
 
+use std::fmt;
+use std::sync::OnceLock;
+
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::id_string;
@@ -15,7 +27,13 @@ pub enum DeliveryError {
 
 #[derive(Debug, Clone)]
 pub struct Delivery {
-    root: Map<String, Value>,
+    trigger: Option<String>,
+    event_id: Option<String>,
+    site_id: Option<String>,
+    /// The body as a tree: built by `parse` for an actionable trigger, else on first use.
+    root: OnceLock<Map<String, Value>>,
+    /// The body, kept while its tree is not built.
+    body: Option<Box<[u8]>>,
 }
 
 /// The triggers that can lead to an order.
@@ -35,54 +53,131 @@ pub fn is_actionable(trigger: &str) -> bool {
     ACTIONABLE_TRIGGERS.contains(&trigger)
 }
 
+/// Whether the body may hold an actionable trigger as TripleSeat writes one (upper
+/// case, each ending in one of these): such a body is read as a tree at once, which it
+/// needs anyway, rather than skimmed first. Only the way of reading depends on this
+/// guess, never what is read.
+fn may_be_actionable(text: &str) -> bool {
+    ["_EVENT\"", "_BOOKING\"", "_CREATED\"", "_UPDATED\""]
+        .iter()
+        .any(|ending| text.contains(ending))
+}
+
 impl Delivery {
     pub fn parse(body: &[u8]) -> Result<Delivery, DeliveryError> {
-        match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(root)) => Ok(Delivery { root }),
-            Ok(_) => Err(DeliveryError::NotAnObject),
-            Err(_) => Err(DeliveryError::InvalidJson),
+        // Bytes that are not UTF-8 fail a full parse wherever they are (in a string, or as
+        // a syntax error outside one); checked once here, strings need no check of their own.
+        let Ok(text) = std::str::from_utf8(body) else {
+            return Err(DeliveryError::InvalidJson);
+        };
+        if may_be_actionable(text) {
+            return Delivery::from_tree(body);
         }
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let skim = match Skimmed::read(&mut deserializer).and_then(|skim| deserializer.end().map(|()| skim)) {
+            Ok(Some(skim)) => skim,
+            Ok(None) => return Err(DeliveryError::NotAnObject),
+            Err(_) => return Err(DeliveryError::InvalidJson),
+        };
+        let trigger = [&skim.webhook_trigger_type, &skim.kind]
+            .into_iter()
+            .flatten()
+            .map(|t| t.trim().to_ascii_uppercase())
+            .find(|t| !t.is_empty());
+        let (event, booking) = skim.event_and_booking();
+        let event_id = event.and_then(|e| e.id.clone()).or_else(|| {
+            let booking = booking?;
+            booking.event_id.clone().or_else(|| booking.first_event_id.clone())
+        });
+        let site_id = event
+            .and_then(|e| e.site_id.clone())
+            .or_else(|| booking.and_then(|b| b.site_id.clone()))
+            .or(skim.site_id.clone());
+        let delivery = Delivery {
+            event_id,
+            site_id,
+            root: OnceLock::new(),
+            body: None,
+            trigger,
+        };
+        match delivery.trigger.as_deref().is_some_and(is_actionable) {
+            true => Delivery::from_tree(body),
+            false => Ok(Delivery {
+                body: Some(body.into()),
+                ..delivery
+            }),
+        }
+    }
+
+    /// The whole body as a tree, and the trigger and ids read from it.
+    fn from_tree(body: &[u8]) -> Result<Delivery, DeliveryError> {
+        let root = match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(root)) => root,
+            Ok(_) => return Err(DeliveryError::NotAnObject),
+            Err(_) => return Err(DeliveryError::InvalidJson),
+        };
+        let mut delivery = Delivery {
+            trigger: None,
+            event_id: None,
+            site_id: None,
+            root: OnceLock::from(root),
+            body: None,
+        };
+        delivery.trigger = ["webhook_trigger_type", "type"]
+            .iter()
+            .filter_map(|field| delivery.root().get(*field)?.as_str())
+            .map(|t| t.trim().to_ascii_uppercase())
+            .find(|t| !t.is_empty());
+        delivery.event_id = id_string(delivery.event().and_then(|e| e.get("id"))).or_else(|| {
+            let booking = delivery.booking()?;
+            id_string(booking.get("event_id")).or_else(|| id_string(booking.get("event_ids")?.as_array()?.first()))
+        });
+        delivery.site_id = id_string(delivery.event().and_then(|e| e.get("site_id")))
+            .or_else(|| id_string(delivery.booking().and_then(|b| b.get("site_id"))))
+            .or_else(|| id_string(delivery.root().get("site_id")));
+        Ok(delivery)
+    }
+
+    fn root(&self) -> &Map<String, Value> {
+        self.root.get_or_init(|| {
+            let body = self.body.as_deref().unwrap_or_default();
+            match serde_json::from_slice(body) {
+                Ok(Value::Object(root)) => root,
+                _ => unreachable!("invariant: `parse` read this body as a JSON object"),
+            }
+        })
     }
 
     /// `webhook_trigger_type`, else `type`, trimmed and upper-cased.
     pub fn trigger(&self) -> Option<String> {
-        ["webhook_trigger_type", "type"]
-            .iter()
-            .filter_map(|field| self.root.get(*field)?.as_str())
-            .map(|t| t.trim().to_ascii_uppercase())
-            .find(|t| !t.is_empty())
+        self.trigger.clone()
     }
 
     /// The event object: `event`, else an `object` that is not a booking.
     pub fn event(&self) -> Option<&Value> {
-        self.root
-            .get("event")
+        let root = self.root();
+        root.get("event")
             .filter(|v| v.is_object())
-            .or_else(|| self.root.get("object").filter(|o| o.is_object() && !is_booking(o)))
+            .or_else(|| root.get("object").filter(|o| o.is_object() && !is_booking(o)))
     }
 
     /// The booking: `booking`, else an `object` that is one, else the event's nested booking.
     pub fn booking(&self) -> Option<&Value> {
-        self.root
-            .get("booking")
+        let root = self.root();
+        root.get("booking")
             .filter(|v| v.is_object())
-            .or_else(|| self.root.get("object").filter(|o| is_booking(o)))
+            .or_else(|| root.get("object").filter(|o| is_booking(o)))
             .or_else(|| self.event()?.get("booking").filter(|v| v.is_object()))
     }
 
     /// `event.id`, else `booking.event_id`, else `booking.event_ids[0]`.
     pub fn event_id(&self) -> Option<String> {
-        id_string(self.event().and_then(|e| e.get("id"))).or_else(|| {
-            let booking = self.booking()?;
-            id_string(booking.get("event_id")).or_else(|| id_string(booking.get("event_ids")?.as_array()?.first()))
-        })
+        self.event_id.clone()
     }
 
     /// `event.site_id`, else `booking.site_id`, else the root `site_id`.
     pub fn site_id(&self) -> Option<String> {
-        id_string(self.event().and_then(|e| e.get("site_id")))
-            .or_else(|| id_string(self.booking().and_then(|b| b.get("site_id"))))
-            .or_else(|| id_string(self.root.get("site_id")))
+        self.site_id.clone()
     }
 
     /// `trigger:id:updated_at`, with the event's id (else the booking's) and its
@@ -102,6 +197,338 @@ impl Delivery {
     }
 }
 
+/// The fields of a body the answer needs, read without building the rest.
+#[derive(Default)]
+struct Skimmed {
+    webhook_trigger_type: Option<String>,
+    kind: Option<String>,
+    site_id: Option<String>,
+    event: Option<Holder>,
+    booking: Option<Holder>,
+    object: Option<Holder>,
+}
+
+/// What the ids are read from in an `event`, `booking` or `object` that is a JSON object.
+#[derive(Default)]
+struct Holder {
+    id: Option<String>,
+    site_id: Option<String>,
+    event_id: Option<String>,
+    /// Whether it has `event_ids` at all (a booking, then), and the first's id.
+    has_event_ids: bool,
+    first_event_id: Option<String>,
+    /// Its own `booking`, when that is an object.
+    booking: Option<Box<Holder>>,
+}
+
+impl Skimmed {
+    /// The body's fields; `None` when it is JSON but not an object.
+    fn read<'de>(
+        deserializer: &mut serde_json::Deserializer<serde_json::de::StrRead<'de>>,
+    ) -> serde_json::Result<Option<Skimmed>> {
+        deserializer
+            .deserialize_any(Object(Fields::Root))
+            .map(|read| match read {
+                Read::Root(skim) => Some(*skim),
+                _ => None,
+            })
+    }
+
+    /// The event (`event`, else an `object` that is not a booking) and the booking
+    /// (`booking`, else an `object` that is one, else the event's own), as `Delivery`
+    /// finds them in the tree.
+    fn event_and_booking(&self) -> (Option<&Holder>, Option<&Holder>) {
+        let object_is_booking = self.object.as_ref().is_some_and(|o| o.has_event_ids);
+        let event = self
+            .event
+            .as_ref()
+            .or_else(|| self.object.as_ref().filter(|_| !object_is_booking));
+        let booking = self
+            .booking
+            .as_ref()
+            .or_else(|| self.object.as_ref().filter(|_| object_is_booking))
+            .or_else(|| event.and_then(|e| e.booking.as_deref()));
+        (event, booking)
+    }
+}
+
+/// serde_json's own key for a number's text (`arbitrary_precision`): a number reaches a
+/// visitor as a map of this one key, and a full parse reads any object whose first key
+/// it is as a number, so the skim does too.
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+/// Which fields of an object the skim keeps.
+#[derive(Clone, Copy)]
+enum Fields {
+    Root,
+    /// An `event`, `booking` or `object`; `nested` for a holder's own `booking`.
+    Holder {
+        nested: bool,
+    },
+    /// None: the value is only checked.
+    Skip,
+    /// An id: a string or a number, as text.
+    Id,
+    /// `event_ids`: the first element's id.
+    FirstId,
+}
+
+impl Fields {
+    fn names(self) -> &'static [&'static str] {
+        match self {
+            Fields::Root => &["webhook_trigger_type", "type", "site_id", "event", "booking", "object"],
+            Fields::Holder { nested: false } => &["id", "site_id", "event_id", "event_ids", "booking"],
+            Fields::Holder { nested: true } => &["id", "site_id", "event_id", "event_ids"],
+            Fields::Skip | Fields::Id | Fields::FirstId => &[],
+        }
+    }
+}
+
+/// What a value read as `Fields` turned out to hold.
+enum Read {
+    Root(Box<Skimmed>),
+    Holder(Box<Holder>),
+    Text(String),
+    Number(String),
+    FirstId(Option<String>),
+    /// Anything else (checked and dropped).
+    Other,
+}
+
+impl Read {
+    /// The value as `id_string` reads it.
+    fn into_id(self) -> Option<String> {
+        match self {
+            Read::Number(n) => Some(n),
+            Read::Text(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// Reads one value as its `Fields` say: any JSON value, checked in full.
+struct Object(Fields);
+
+impl<'de> DeserializeSeed<'de> for Object {
+    type Value = Read;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Read, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Object {
+    type Value = Read;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Read, E> {
+        Ok(Read::Other)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Read, E> {
+        Ok(Read::Number(n.to_string()))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Read, E> {
+        Ok(Read::Number(n.to_string()))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Read, E> {
+        Ok(Read::Other)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Read, E> {
+        Ok(match self.0 {
+            Fields::Id | Fields::Root => Read::Text(text.to_string()),
+            _ => Read::Other,
+        })
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Read, E> {
+        Ok(Read::Other)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Read, A::Error> {
+        let mut first = None;
+        if let Fields::FirstId = self.0 {
+            first = seq.next_element_seed(Object(Fields::Id))?.map(Read::into_id);
+        }
+        while seq.next_element_seed(Object(Fields::Skip))?.is_some() {}
+        Ok(match self.0 {
+            Fields::FirstId => Read::FirstId(first.flatten()),
+            _ => Read::Other,
+        })
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Read, A::Error> {
+        let names = self.0.names();
+        let mut skim = Skimmed::default();
+        let mut holder = Holder::default();
+        let mut is_first = true;
+        while let Some(key) = map.next_key_seed(KeyNames(names))? {
+            if std::mem::take(&mut is_first) && key == Key::NUMBER {
+                // A number (or an object a full parse reads as one): its text, checked as
+                // that parse checks it, and nothing after it.
+                let is_kept = matches!(self.0, Fields::Id | Fields::Root);
+                let number = map.next_value_seed(NumberText { is_kept })?;
+                return Ok(match (self.0, number) {
+                    (Fields::FirstId, _) => Read::FirstId(None),
+                    (_, Some(number)) => Read::Number(number),
+                    (_, None) => Read::Other,
+                });
+            }
+            let Some(field) = key.field() else {
+                map.next_value_seed(Object(Fields::Skip))?;
+                continue;
+            };
+            let name = names[field];
+            let seed = match (self.0, name) {
+                (Fields::Root, "event" | "booking" | "object") => Fields::Holder { nested: false },
+                (Fields::Holder { .. }, "booking") => Fields::Holder { nested: true },
+                (Fields::Holder { .. }, "event_ids") => Fields::FirstId,
+                _ => Fields::Id,
+            };
+            let value = map.next_value_seed(Object(seed))?;
+            let holder_of = |value: Read| match value {
+                Read::Holder(holder) => Some(holder),
+                _ => None,
+            };
+            let text = |value: Read| match value {
+                Read::Text(text) => Some(text),
+                _ => None,
+            };
+            match (self.0, name) {
+                (Fields::Root, "webhook_trigger_type") => skim.webhook_trigger_type = text(value),
+                (Fields::Root, "type") => skim.kind = text(value),
+                (Fields::Root, "site_id") => skim.site_id = value.into_id(),
+                (Fields::Root, "event") => skim.event = holder_of(value).map(|h| *h),
+                (Fields::Root, "booking") => skim.booking = holder_of(value).map(|h| *h),
+                (Fields::Root, _) => skim.object = holder_of(value).map(|h| *h),
+                (_, "id") => holder.id = value.into_id(),
+                (_, "site_id") => holder.site_id = value.into_id(),
+                (_, "event_id") => holder.event_id = value.into_id(),
+                (_, "event_ids") => {
+                    holder.has_event_ids = true;
+                    holder.first_event_id = match value {
+                        Read::FirstId(first) => first,
+                        _ => None,
+                    };
+                }
+                (_, _) => holder.booking = holder_of(value),
+            }
+        }
+        Ok(match self.0 {
+            Fields::Root => Read::Root(Box::new(skim)),
+            Fields::Holder { .. } => Read::Holder(Box::new(holder)),
+            Fields::FirstId => Read::FirstId(None),
+            _ => Read::Other,
+        })
+    }
+}
+
+/// A number's text, checked as a full parse checks it (`serde_json::Number`'s own
+/// parser); kept (as that parser writes it) only when it may be an id. A plain JSON
+/// number, as every real one is, needs no parse to be known good.
+struct NumberText {
+    is_kept: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for NumberText {
+    type Value = Option<String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<String>, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for NumberText {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a number's text")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Option<String>, E> {
+        if !self.is_kept && is_plain_number(text) {
+            return Ok(None);
+        }
+        let number: serde_json::Number = text.parse().map_err(E::custom)?;
+        Ok(self.is_kept.then(|| number.to_string()))
+    }
+}
+
+/// `-? digits (. digits)? ([eE] [+-]? digits)?` with no leading zero: JSON's grammar.
+fn is_plain_number(text: &str) -> bool {
+    let bytes = text.strip_prefix('-').unwrap_or(text).as_bytes();
+    let digits = |at: usize| bytes[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let whole = digits(0);
+    if whole == 0 || (whole > 1 && bytes[0] == b'0') {
+        return false;
+    }
+    let mut at = whole;
+    if bytes.get(at) == Some(&b'.') {
+        let fraction = digits(at + 1);
+        if fraction == 0 {
+            return false;
+        }
+        at += 1 + fraction;
+    }
+    if matches!(bytes.get(at), Some(b'e' | b'E')) {
+        at += 1;
+        if matches!(bytes.get(at), Some(b'+' | b'-')) {
+            at += 1;
+        }
+        let exponent = digits(at);
+        if exponent == 0 {
+            return false;
+        }
+        at += exponent;
+    }
+    at == bytes.len()
+}
+
+/// An object's key, as the index of a kept field (or `usize::MAX`), or the number token.
+#[derive(PartialEq, Eq)]
+struct Key(usize);
+
+impl Key {
+    const NUMBER: Key = Key(usize::MAX - 1);
+    const OTHER: Key = Key(usize::MAX);
+
+    fn field(&self) -> Option<usize> {
+        (self.0 < usize::MAX - 1).then_some(self.0)
+    }
+}
+
+/// Reads a key against the names kept.
+struct KeyNames(&'static [&'static str]);
+
+impl<'de> DeserializeSeed<'de> for KeyNames {
+    type Value = Key;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Key, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyNames {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Key, E> {
+        if key == NUMBER_TOKEN {
+            return Ok(Key::NUMBER);
+        }
+        Ok(self.0.iter().position(|name| *name == key).map_or(Key::OTHER, Key))
+    }
+}
+
 fn is_booking(object: &Value) -> bool {
     object.get("event_ids").is_some()
 }
@@ -113,6 +540,208 @@ mod tests {
 
     fn delivery(value: Value) -> Delivery {
         Delivery::parse(value.to_string().as_bytes()).unwrap()
+    }
+
+    /// The rule read over the whole tree, as `Delivery` read it before it skimmed: the
+    /// trigger, the event id and the site id, or why the body is no delivery.
+    fn over_the_tree(body: &[u8]) -> Result<[Option<String>; 3], DeliveryError> {
+        let root = match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(root)) => root,
+            Ok(_) => return Err(DeliveryError::NotAnObject),
+            Err(_) => return Err(DeliveryError::InvalidJson),
+        };
+        let trigger = ["webhook_trigger_type", "type"]
+            .iter()
+            .filter_map(|field| root.get(*field)?.as_str())
+            .map(|t| t.trim().to_ascii_uppercase())
+            .find(|t| !t.is_empty());
+        let event = root
+            .get("event")
+            .filter(|v| v.is_object())
+            .or_else(|| root.get("object").filter(|o| o.is_object() && !is_booking(o)));
+        let booking = root
+            .get("booking")
+            .filter(|v| v.is_object())
+            .or_else(|| root.get("object").filter(|o| is_booking(o)))
+            .or_else(|| event?.get("booking").filter(|v| v.is_object()));
+        let event_id = id_string(event.and_then(|e| e.get("id"))).or_else(|| {
+            let booking = booking?;
+            id_string(booking.get("event_id")).or_else(|| id_string(booking.get("event_ids")?.as_array()?.first()))
+        });
+        let site_id = id_string(event.and_then(|e| e.get("site_id")))
+            .or_else(|| id_string(booking.and_then(|b| b.get("site_id"))))
+            .or_else(|| id_string(root.get("site_id")));
+        Ok([trigger, event_id, site_id])
+    }
+
+    fn assert_reads_as_the_tree(body: &[u8]) {
+        let skimmed = Delivery::parse(body).map(|d| {
+            // The tree is there whenever it is asked for, whatever the trigger.
+            let _ = (d.event(), d.booking(), d.key("UPDATE_EVENT"));
+            [d.trigger(), d.event_id(), d.site_id()]
+        });
+        assert_eq!(skimmed, over_the_tree(body), "{}", String::from_utf8_lossy(body));
+    }
+
+    #[test]
+    fn the_skim_reads_what_the_tree_holds_and_refuses_what_it_refuses() {
+        let deep = |levels: usize| {
+            format!(
+                r#"{{"type":"CREATE_LEAD","x":{}1{}}}"#,
+                "[".repeat(levels),
+                "]".repeat(levels)
+            )
+        };
+        let cases: Vec<Vec<u8>> = [
+            "{}",
+            "[]",
+            "1",
+            "null",
+            r#""text""#,
+            " { } ",
+            r#"{"type":"CREATE_LEAD"} x"#,
+            r#"{"type":"CREATE_LEAD",}"#,
+            r#"{"type":"a\u0000"}"#,
+            "{\"type\":\"a\x01\"}",
+            r#"{"type":"CREATE_LEAD","note":"\ud800"}"#,
+            r#"{"type":"CREATE_LEAD","note":"\udc00"}"#,
+            r#"{"type":"CREATE_LEAD","note":"\ud83d\ude00 \u00e9"}"#,
+            r#"{"type":"CREATE_LEAD","note":"\q"}"#,
+            r#"{"type":"CREATE_LEAD","n":01}"#,
+            r#"{"type":"CREATE_LEAD","n":1e999999,"m":-0.0e-7}"#,
+            r#"{"ty\u0070e":"create_lead","event":{"i\u0064":7}}"#,
+            r#"{"type":"CREATE_LEAD","type":5}"#,
+            r#"{"type":5,"webhook_trigger_type":" x "}"#,
+            r#"{"event":{"id":1},"event":5,"object":{"id":9,"site_id":2}}"#,
+            r#"{"event":{"$serde_json::private::Number":"5"},"object":{"id":9}}"#,
+            r#"{"event":{"$serde_json::private::Number":"x"}}"#,
+            r#"{"event":{"$serde_json::private::Number":"5","id":3}}"#,
+            r#"{"event":{"id":{"$serde_json::private::Number":"12"}}}"#,
+            r#"{"event":{"a":1,"$serde_json::private::Number":"5","id":3}}"#,
+            r#"{"$serde_json::private::Number":"5"}"#,
+            r#"{"booking":{"id":5,"event_ids":null,"site_id":" 3 "}}"#,
+            r#"{"object":{"id":5,"event_ids":[" 66 ",67]}}"#,
+            r#"{"object":{"id":5,"event_ids":{}},"event":[1]}"#,
+            r#"{"object":{"id":5,"booking":{"event_id":8,"site_id":4}}}"#,
+            r#"{"event":{"booking":{"event_ids":[12345678901234567890123],"booking":{"event_id":1}}},"site_id":1.50}"#,
+        ]
+        .iter()
+        .map(|body| body.as_bytes().to_vec())
+        .chain([deep(125), deep(126), deep(127), deep(128)].map(String::into_bytes))
+        .chain([
+            b"{\"type\":\"CREATE_LEAD\",\"note\":\"\xff\"}".to_vec(),
+            b"\xef\xbb\xbf{}".to_vec(),
+        ])
+        .collect();
+        for body in &cases {
+            assert_reads_as_the_tree(body);
+        }
+    }
+
+    #[test]
+    fn plain_numbers_are_told_from_text_that_is_not_one() {
+        for number in [
+            "0",
+            "-0",
+            "7",
+            "61234567",
+            "1.50",
+            "-0.5e-7",
+            "1E3",
+            "2e+10",
+            "12345678901234567890123",
+        ] {
+            assert!(is_plain_number(number), "{number}");
+            assert!(number.parse::<serde_json::Number>().is_ok(), "{number}");
+        }
+        for text in [
+            "", "-", "01", "1.", ".5", "1e", "1e+", "+1", " 1", "1 ", "0x1", "1.5.2", "--1", "NaN",
+        ] {
+            assert!(!is_plain_number(text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn the_skim_agrees_with_the_tree_on_generated_bodies() {
+        let ids = [
+            "61234567",
+            r#""61234567""#,
+            r#"" 42 ""#,
+            r#""""#,
+            "null",
+            "true",
+            "1.50",
+            "-3",
+            "1E3",
+            "[1,2]",
+            "{}",
+            r#"{"$serde_json::private::Number":"77"}"#,
+            r#""\u0031""#,
+            "12345678901234567890123",
+        ];
+        let triggers = [
+            r#""UPDATE_EVENT""#,
+            r#"" create_lead ""#,
+            r#""""#,
+            "7",
+            "null",
+            r#"["CREATE_EVENT"]"#,
+        ];
+        // A small deterministic generator: the same bodies on every run.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut pick = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..4_000 {
+            let holder = |depth: usize, pick: &mut dyn FnMut(usize) -> usize| -> String {
+                let mut fields = Vec::new();
+                for name in ["id", "site_id", "event_id", "updated_at", "note"] {
+                    if pick(2) == 0 {
+                        fields.push(format!(r#""{name}":{}"#, ids[pick(ids.len())]));
+                    }
+                }
+                match pick(4) {
+                    0 => fields.push(format!(r#""event_ids":[{}]"#, ids[pick(ids.len())])),
+                    1 => fields.push(r#""event_ids":null"#.to_string()),
+                    _ => {}
+                }
+                if depth == 0 && pick(3) == 0 {
+                    fields.push(format!(
+                        r#""booking":{{"event_id":{},"site_id":{}}}"#,
+                        ids[pick(ids.len())],
+                        ids[pick(ids.len())]
+                    ));
+                }
+                match pick(6) {
+                    0 => ids[pick(ids.len())].to_string(),
+                    _ => format!("{{{}}}", fields.join(",")),
+                }
+            };
+            let mut fields = Vec::new();
+            for name in [
+                "webhook_trigger_type",
+                "type",
+                "event",
+                "booking",
+                "object",
+                "site_id",
+                "event",
+            ] {
+                if pick(2) == 0 {
+                    let value = match name {
+                        "webhook_trigger_type" | "type" => triggers[pick(triggers.len())].to_string(),
+                        "site_id" => ids[pick(ids.len())].to_string(),
+                        _ => holder(0, &mut pick),
+                    };
+                    fields.push(format!(r#""{name}":{value}"#));
+                }
+            }
+            let body = format!("{{{}}}", fields.join(","));
+            assert_reads_as_the_tree(body.as_bytes());
+        }
     }
 
     #[test]
