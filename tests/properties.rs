@@ -203,7 +203,7 @@ proptest! {
         use connector::locations::Location;
         use connector::pipeline::validation::{validate, Rules};
         use connector::tripleseat::event::Event;
-        use connector::revel::catalog::Product;
+        use connector::revel::product::Product;
         use connector::revel::order_plan::{plan_order, Matching};
 
         let subtotal: i64 = lines.iter().map(|(q, p)| q * p).sum();
@@ -242,7 +242,7 @@ proptest! {
         line in "[abc -]{0,14}",
         threshold in 0.0f64..=1.0,
     ) {
-        use connector::revel::catalog::Product;
+        use connector::revel::product::Product;
         use connector::revel::product_match::{match_product, Catalog};
         let products: Vec<Product> = names.iter().enumerate().map(|(i, n)| Product::new(i.to_string(), n.as_str(), None)).collect();
         let index = Catalog::new(products.clone());

@@ -11,30 +11,10 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::client::{RevelError, RevelReader};
-use super::product_match::{normalize, Catalog};
+use super::product::Product;
+use super::product_match::Catalog;
 use crate::money::Cents;
 use crate::tripleseat::id_string;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Product {
-    pub id: String,
-    pub name: String,
-    pub price: Option<Cents>,
-    /// The name as matching compares it, computed once when the catalogue is read.
-    pub match_key: String,
-}
-
-impl Product {
-    pub fn new(id: impl Into<String>, name: impl Into<String>, price: Option<Cents>) -> Product {
-        let name = name.into();
-        Product {
-            id: id.into(),
-            match_key: normalize(&name),
-            name,
-            price,
-        }
-    }
-}
 
 type Slot = Arc<Mutex<Option<(Instant, Arc<Catalog>)>>>;
 

@@ -5,6 +5,7 @@ pub mod bodies;
 pub mod catalog;
 pub mod client;
 pub mod order_plan;
+pub mod product;
 pub mod product_match;
 pub mod tenant;
 pub mod writer;

@@ -224,7 +224,7 @@ mod tests {
             names
                 .iter()
                 .enumerate()
-                .map(|(i, name)| crate::revel::catalog::Product::new((100 + i).to_string(), *name, Some(Cents(1_00))))
+                .map(|(i, name)| crate::revel::product::Product::new((100 + i).to_string(), *name, Some(Cents(1_00))))
                 .collect(),
         )
     }

@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 
-use super::catalog::Product;
+use super::product::{normalize, Product};
 
 pub fn match_product<'a>(line_name: &str, catalog: &'a [Product], threshold: f64) -> Option<&'a Product> {
     let full = normalize(line_name);
@@ -267,11 +267,6 @@ fn similarity(distance: u32, longer: usize) -> f64 {
 fn single(candidates: Vec<&Product>) -> Option<&Product> {
     let first = *candidates.first()?;
     candidates.iter().all(|p| p.id == first.id).then_some(first)
-}
-
-/// Lower case, single spaces, trimmed: the form names are compared in.
-pub fn normalize(name: &str) -> String {
-    name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
 #[cfg(test)]

@@ -385,40 +385,8 @@ impl<'de> Visitor<'de> for Object {
                 continue;
             };
             let name = names[field];
-            let seed = match (self.0, name) {
-                (Fields::Root, "event" | "booking" | "object") => Fields::Holder { nested: false },
-                (Fields::Holder { .. }, "booking") => Fields::Holder { nested: true },
-                (Fields::Holder { .. }, "event_ids") => Fields::FirstId,
-                _ => Fields::Id,
-            };
-            let value = map.next_value_seed(Object(seed))?;
-            let holder_of = |value: Read| match value {
-                Read::Holder(holder) => Some(holder),
-                _ => None,
-            };
-            let text = |value: Read| match value {
-                Read::Text(text) => Some(text),
-                _ => None,
-            };
-            match (self.0, name) {
-                (Fields::Root, "webhook_trigger_type") => skim.webhook_trigger_type = text(value),
-                (Fields::Root, "type") => skim.kind = text(value),
-                (Fields::Root, "site_id") => skim.site_id = value.into_id(),
-                (Fields::Root, "event") => skim.event = holder_of(value).map(|h| *h),
-                (Fields::Root, "booking") => skim.booking = holder_of(value).map(|h| *h),
-                (Fields::Root, _) => skim.object = holder_of(value).map(|h| *h),
-                (_, "id") => holder.id = value.into_id(),
-                (_, "site_id") => holder.site_id = value.into_id(),
-                (_, "event_id") => holder.event_id = value.into_id(),
-                (_, "event_ids") => {
-                    holder.has_event_ids = true;
-                    holder.first_event_id = match value {
-                        Read::FirstId(first) => first,
-                        _ => None,
-                    };
-                }
-                (_, _) => holder.booking = holder_of(value),
-            }
+            let value = map.next_value_seed(Object(self.0.of_field(name)))?;
+            keep(self.0, name, value, &mut skim, &mut holder);
         }
         Ok(match self.0 {
             Fields::Root => Read::Root(Box::new(skim)),
@@ -426,6 +394,49 @@ impl<'de> Visitor<'de> for Object {
             Fields::FirstId => Read::FirstId(None),
             _ => Read::Other,
         })
+    }
+}
+
+impl Fields {
+    /// What to read of the field `name` of an object read for these fields.
+    fn of_field(self, name: &str) -> Fields {
+        match (self, name) {
+            (Fields::Root, "event" | "booking" | "object") => Fields::Holder { nested: false },
+            (Fields::Holder { .. }, "booking") => Fields::Holder { nested: true },
+            (Fields::Holder { .. }, "event_ids") => Fields::FirstId,
+            _ => Fields::Id,
+        }
+    }
+}
+
+/// Keeps what the field `name` held: in the skim at the root, else in the holder.
+fn keep(fields: Fields, name: &str, value: Read, skim: &mut Skimmed, holder: &mut Holder) {
+    let holder_of = |value: Read| match value {
+        Read::Holder(holder) => Some(holder),
+        _ => None,
+    };
+    let text = |value: Read| match value {
+        Read::Text(text) => Some(text),
+        _ => None,
+    };
+    match (fields, name) {
+        (Fields::Root, "webhook_trigger_type") => skim.webhook_trigger_type = text(value),
+        (Fields::Root, "type") => skim.kind = text(value),
+        (Fields::Root, "site_id") => skim.site_id = value.into_id(),
+        (Fields::Root, "event") => skim.event = holder_of(value).map(|h| *h),
+        (Fields::Root, "booking") => skim.booking = holder_of(value).map(|h| *h),
+        (Fields::Root, _) => skim.object = holder_of(value).map(|h| *h),
+        (_, "id") => holder.id = value.into_id(),
+        (_, "site_id") => holder.site_id = value.into_id(),
+        (_, "event_id") => holder.event_id = value.into_id(),
+        (_, "event_ids") => {
+            holder.has_event_ids = true;
+            holder.first_event_id = match value {
+                Read::FirstId(first) => first,
+                _ => None,
+            };
+        }
+        (_, _) => holder.booking = holder_of(value),
     }
 }
 
