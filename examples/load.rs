@@ -79,7 +79,7 @@ struct Figures {
     name: String,
     /// What it is compared with: `webhook` or `health` of the ceiling, or nothing.
     route: Option<&'static str>,
-    /// The share of the ceiling the issue asks for.
+    /// The share of the ceiling aimed for.
     goal: Option<f64>,
     requests: usize,
     concurrency: usize,
@@ -298,7 +298,7 @@ fn fixture() -> Value {
     serde_json::from_str(include_str!("../tests/fixtures/event_full.json")).unwrap()
 }
 
-/// The size of a non-actionable delivery's body, as the issue measured it.
+/// The size of a non-actionable delivery's body in the comparison (about 1.5 KB).
 const SMALL_BODY: usize = 1_500;
 
 /// Deliveries of a trigger that never leads to an order, ids from `first`: the
@@ -955,7 +955,7 @@ fn render(machine: &Machine, backends: &[Backend], ceiling: &Ceiling, criterion:
         "The same client, requests and concurrency against a bare axum route in a process of its own on the \
          same core, measured in this same run. Its `POST /webhook` reads the body and answers a JSON as long as \
          the connector's non-actionable answer: with the {}-byte bodies of the non-actionable and kill-switch \
-         scenarios (the fixture event's id, site and plain fields: the issue's 1.5 KB) {:.0} req/s, p99 {:.2} ms \
+         scenarios (the fixture event's id, site and plain fields, about 1.5 KB) {:.0} req/s, p99 {:.2} ms \
          (`webhook`); with the {}-byte bodies of the TOO_EARLY scenarios (the whole fixture event, invoice \
          included) {:.0} req/s, p99 {:.2} ms (`webhook, whole event`). Its `GET /health` answers a JSON as long \
          as the connector's ({} bytes): {:.0} req/s, p99 {:.2} ms (`health`).\n",
