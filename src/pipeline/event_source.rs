@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use crate::pipeline::outcome::Outcome;
 use crate::tripleseat::client::TripleseatClient;
-use crate::tripleseat::event::date::DateProblem;
+use crate::tripleseat::event::date::{self, DateProblem};
 use crate::tripleseat::event::wire::WireEvent;
 use crate::tripleseat::failure::TripleseatError;
 use crate::tripleseat::site_of;
@@ -18,19 +18,15 @@ pub struct EventSource<'a> {
     client: &'a TripleseatClient,
     event_id: String,
     payload: Option<Value>,
-    /// The payload as read, once.
-    payload_read: Option<WireEvent>,
     fetched: Option<Value>,
 }
 
 impl<'a> EventSource<'a> {
     pub fn new(client: &'a TripleseatClient, event_id: String, payload: Option<Value>) -> EventSource<'a> {
-        let payload = payload.filter(Value::is_object);
         EventSource {
             client,
-            payload_read: payload.as_ref().and_then(WireEvent::read),
             event_id,
-            payload,
+            payload: payload.filter(Value::is_object),
             fetched: None,
         }
     }
@@ -39,11 +35,12 @@ impl<'a> EventSource<'a> {
         &self.event_id
     }
 
-    /// The payload's own date, if it has one.
+    /// The payload's own date, if it has one: read alone, since most deliveries stop
+    /// at the gate (events are booked days ahead) and need nothing else.
     pub fn payload_date(&self) -> Result<NaiveDate, DateProblem> {
-        self.payload_read
-            .as_ref()
-            .map_or(Err(DateProblem::Missing), WireEvent::date)
+        self.payload.as_ref().map_or(Err(DateProblem::Missing), |payload| {
+            date::event_date([&payload["event_date"], &payload["event_date_iso8601"]])
+        })
     }
 
     /// The site, read from the API when the payload had none.
@@ -58,8 +55,8 @@ impl<'a> EventSource<'a> {
     /// The whole event: the payload alone when it has everything, else merged with the
     /// API's. Without an id of its own, it has the one it was asked for.
     pub async fn full_event(&mut self, deadline: Instant) -> Result<WireEvent, Outcome> {
-        let is_complete = self.payload_read.as_ref().is_some_and(WireEvent::is_complete);
-        let mut event = match self.payload_read.take().filter(|_| is_complete) {
+        let payload_read = self.payload.as_ref().and_then(WireEvent::read);
+        let mut event = match payload_read.filter(WireEvent::is_complete) {
             Some(complete) => {
                 tracing::info!("Event data: complete in the payload, no API read");
                 complete

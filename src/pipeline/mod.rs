@@ -386,7 +386,7 @@ impl<'a> Run<'a> {
         });
         let trigger = guards::actionable_trigger(&delivery)?; // MISSING_TRIGGER_TYPE, TRIGGER_TYPE_NOT_ACTIONABLE
         let mut claim = self.claim(&delivery, &trigger).await?; // DUPLICATE_DELIVERY, STORE_UNAVAILABLE
-        let outcome = self.delivered_event(&delivery).await.unwrap_or_else(|stop| stop);
+        let outcome = self.delivered_event(delivery).await.unwrap_or_else(|stop| stop);
         if outcome.settles_key() {
             if let Some(claim) = claim.as_mut() {
                 self.settle(claim);
@@ -408,14 +408,15 @@ impl<'a> Run<'a> {
     }
 
     /// Steps 7 and on: which event, at which site.
-    async fn delivered_event(&self, delivery: &Delivery) -> Step<Outcome> {
+    async fn delivered_event(&self, delivery: Delivery) -> Step<Outcome> {
         let event_id = delivery.event_id().ok_or_else(|| {
             tracing::info!("Event: no event id in the delivery (NO_EVENT_DATA)");
             Outcome::NoEventData
         })?;
         self.progress.note(|f| f.event_id = Some(event_id.clone()));
-        let mut source = EventSource::new(&self.services.tripleseat, event_id, delivery.event().cloned());
-        let site_id = match delivery.site_id() {
+        let delivered_site = delivery.site_id();
+        let mut source = EventSource::new(&self.services.tripleseat, event_id, delivery.into_event());
+        let site_id = match delivered_site {
             Some(site_id) => site_id,
             None => source.site_id_from_api(self.deadline).await?, // MISSING_SITE_ID, EVENT_DATA_UNAVAILABLE
         };

@@ -161,6 +161,16 @@ impl Delivery {
             .or_else(|| root.get("object").filter(|o| o.is_object() && !is_booking(o)))
     }
 
+    /// The event object, taken out of the delivery rather than copied.
+    pub fn into_event(self) -> Option<Value> {
+        let _ = self.root();
+        let mut root = self.root.into_inner()?;
+        match root.remove("event").filter(Value::is_object) {
+            Some(event) => Some(event),
+            None => root.remove("object").filter(|o| o.is_object() && !is_booking(o)),
+        }
+    }
+
     /// The booking: `booking`, else an `object` that is one, else the event's nested booking.
     pub fn booking(&self) -> Option<&Value> {
         let root = self.root();
