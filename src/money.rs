@@ -41,7 +41,7 @@ impl Cents {
     }
 
     /// Parses a JSON number or string. `None` for null, an empty string or
-    /// anything that is not a plain decimal.
+    /// anything that is not a decimal (with or without an exponent).
     pub fn from_json(value: &Value) -> Option<Cents> {
         match value {
             // serde_json is built with `arbitrary_precision`, so a number keeps
@@ -52,8 +52,9 @@ impl Cents {
         }
     }
 
-    /// Parses decimal text such as `"137.70"`, `"-15.3"`, `"$1,234.5"` or
-    /// `"0.000000"`. Digits past the cent are rounded half away from zero.
+    /// Parses decimal text such as `"137.70"`, `"-15.3"`, `"$1,234.5"`, `"0.000000"` or
+    /// `"1.5e2"` (the exponent moves the point; no binary float is involved). Digits
+    /// past the cent are rounded half away from zero.
     pub fn parse(text: &str) -> Option<Cents> {
         let mut text = text.trim();
         if text.is_empty() {
@@ -65,6 +66,10 @@ impl Cents {
         }
         let text = text.strip_prefix('$').unwrap_or(text);
         let cleaned: String = text.chars().filter(|c| *c != ',').collect();
+        let cleaned = match cleaned.split_once(['e', 'E']) {
+            Some((mantissa, exponent)) => shift_point(mantissa, exponent)?,
+            None => cleaned,
+        };
         let (whole, fraction) = cleaned.split_once('.').unwrap_or((&cleaned, ""));
         if whole.is_empty() && fraction.is_empty() {
             return None;
@@ -94,6 +99,23 @@ impl Cents {
     pub fn times(self, quantity: i64) -> Cents {
         Cents(self.0.saturating_mul(quantity))
     }
+}
+
+/// `1.5e2` as `150.0`, `15e-3` as `0.015`: the exponent applied by moving the decimal
+/// point, so the digits stay exact. Exponents past 40 either way are no amount.
+fn shift_point(mantissa: &str, exponent: &str) -> Option<String> {
+    let exponent: i32 = exponent.parse().ok().filter(|e: &i32| e.abs() <= 40)?;
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if whole.is_empty() && fraction.is_empty() || !format!("{whole}{fraction}").chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let digits = format!("{whole}{fraction}");
+    let point = i32::try_from(whole.len()).ok()? + exponent;
+    Some(match point {
+        p if p <= 0 => format!("0.{}{digits}", "0".repeat(p.unsigned_abs() as usize)),
+        p if p as usize >= digits.len() => format!("{digits}{}", "0".repeat(p as usize - digits.len())),
+        p => format!("{}.{}", &digits[..p as usize], &digits[p as usize..]),
+    })
 }
 
 impl fmt::Display for Cents {
@@ -173,7 +195,14 @@ mod tests {
             (".", None),
             ("abc", None),
             ("1.2.3", None),
-            ("1e2", None),
+            ("1e2", Some(100_00)),
+            ("1.5e-3", Some(0)),
+            ("2.675E0", Some(2_68)),
+            ("1e-7", Some(0)),
+            ("12.5e1", Some(125_00)),
+            ("1e41", None),
+            ("1e", None),
+            ("e5", None),
             ("--1", None),
         ];
         for (text, expected) in cases {

@@ -271,14 +271,7 @@ pub async fn record_taken_over(
         Arc::clone(progress),
         arrived,
     );
-    tracing::info!(
-        reason = outcome.reason(),
-        ok = outcome.is_ok(),
-        processed = outcome.is_processed(),
-        dry_run = run.is_dry_run,
-        "Outcome: {}",
-        outcome.reason()
-    );
+    log_outcome(outcome, run.is_dry_run, None);
     run.record(outcome, None).await;
 }
 
@@ -779,21 +772,7 @@ impl<'a> Run<'a> {
             return;
         };
         let answered = Some(Outcome::RevelWriteFailed.reason()).filter(|a| answered_early && *a != outcome.reason());
-        match answered {
-            Some(answered) => {
-                tracing::info!(reason = outcome.reason(), ok = outcome.is_ok(), processed = outcome.is_processed(), dry_run = self.is_dry_run, answered = %answered, "Outcome: {} (the webhook was answered {answered} at the deadline, while this write was still running)", outcome.reason())
-            }
-            None => {
-                tracing::info!(
-                    reason = outcome.reason(),
-                    ok = outcome.is_ok(),
-                    processed = outcome.is_processed(),
-                    dry_run = self.is_dry_run,
-                    "Outcome: {}",
-                    outcome.reason()
-                )
-            }
-        }
+        log_outcome(outcome, self.is_dry_run, answered);
         self.record(outcome, answered).await;
     }
 
@@ -891,6 +870,23 @@ impl<'a> Run<'a> {
             signature_shape: facts.signature_shape.clone(),
             answered_reason: answered.map(String::from),
         });
+    }
+}
+
+/// The run's one outcome line; `answered` when the webhook was answered otherwise at
+/// the deadline while the write was still running.
+fn log_outcome(outcome: &Outcome, dry_run: bool, answered: Option<&'static str>) {
+    let (reason, ok, processed) = (outcome.reason(), outcome.is_ok(), outcome.is_processed());
+    match answered {
+        Some(answered) => tracing::info!(
+            reason,
+            ok,
+            processed,
+            dry_run,
+            answered,
+            "Outcome: {reason} (the webhook was answered {answered} at the deadline, while this write was still running)"
+        ),
+        None => tracing::info!(reason, ok, processed, dry_run, "Outcome: {reason}"),
     }
 }
 

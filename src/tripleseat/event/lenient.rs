@@ -4,8 +4,8 @@
 //! as its exact digits, true/false) so the domain can say what is wrong with a value
 //! it needs, instead of the value silently vanishing.
 //!
-//! Read them from JSON text (`WireEvent::read` writes a `Value` out first): from a
-//! `Value`, serde_json hands some numbers over as `f64`, which loses their digits.
+//! They deserialize from bytes or from a `serde_json::Value` alike, amounts to the
+//! digits they were written with.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -246,12 +246,87 @@ impl Amount {
 
 impl<'de> Deserialize<'de> for Amount {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(match Value::deserialize(deserializer)? {
-            Value::Null => Amount::Absent,
-            Value::Bool(_) => Amount::Flag,
-            Value::String(text) if text.trim().is_empty() => Amount::Absent,
-            value => Cents::from_json(&value).map_or(Amount::NotAnAmount, Amount::Read),
+        deserializer.deserialize_any(AmountVisitor)
+    }
+}
+
+/// Reads an amount from whatever serde_json hands over: text, an integer, the exact
+/// digits of a number (a one-key map, with `arbitrary_precision`), or an `f64`. serde_json
+/// gives a number as an `f64` only when the `f64` prints as the number was written, and
+/// Rust prints an `f64` with those shortest digits and no exponent: so `0.000001` is read
+/// as written either way, never through binary rounding.
+struct AmountVisitor;
+
+impl<'de> Visitor<'de> for AmountVisitor {
+    type Value = Amount;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an amount")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Amount, E> {
+        Ok(match text.trim().is_empty() {
+            true => Amount::Absent,
+            false => Cents::parse(text).map_or(Amount::NotAnAmount, Amount::Read),
         })
+    }
+
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Amount, E> {
+        Ok(n.checked_mul(100)
+            .map_or(Amount::NotAnAmount, |c| Amount::Read(Cents(c))))
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Amount, E> {
+        Ok(i64::try_from(n).map_or(Amount::NotAnAmount, |n| {
+            n.checked_mul(100)
+                .map_or(Amount::NotAnAmount, |c| Amount::Read(Cents(c)))
+        }))
+    }
+
+    fn visit_i128<E: de::Error>(self, _: i128) -> Result<Amount, E> {
+        Ok(Amount::NotAnAmount)
+    }
+
+    fn visit_u128<E: de::Error>(self, _: u128) -> Result<Amount, E> {
+        Ok(Amount::NotAnAmount)
+    }
+
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Amount, E> {
+        self.visit_str(&n.to_string())
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Amount, E> {
+        Ok(Amount::Flag)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Amount, E> {
+        Ok(Amount::Absent)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Amount, E> {
+        Ok(Amount::Absent)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Amount, A::Error> {
+        let first = map.next_key::<String>()?;
+        let amount = match first.as_deref() {
+            Some(key) if key.starts_with(EXACT_NUMBER_KEY) => {
+                let digits: String = map.next_value()?;
+                Cents::parse(&digits).map_or(Amount::NotAnAmount, Amount::Read)
+            }
+            Some(_) => {
+                map.next_value::<IgnoredAny>()?;
+                Amount::NotAnAmount
+            }
+            None => Amount::NotAnAmount,
+        };
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(amount)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Amount, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Amount::NotAnAmount)
     }
 }
 
@@ -340,5 +415,21 @@ mod tests {
         let big = both(r#"{"price": 123456789012345678901234567890}"#);
         assert_eq!(big.price, Amount::NotAnAmount);
         assert_eq!(both(r#"{"price": "137.70"}"#).price, Amount::Read(Cents(137_70)));
+        // Digits kept whether serde_json hands the number over as its text or as an f64.
+        for (text, cents) in [
+            ("0.000001", 0),
+            ("1e-7", 0),
+            ("137.7", 137_70),
+            ("2.675", 2_68),
+            ("12", 12_00),
+            ("-5", -5_00),
+        ] {
+            assert_eq!(
+                both(&format!(r#"{{"price": {text}}}"#)).price,
+                Amount::Read(Cents(cents)),
+                "{text}"
+            );
+        }
+        assert_eq!(both(r#"{"price": 1e400}"#).price, Amount::NotAnAmount);
     }
 }

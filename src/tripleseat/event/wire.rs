@@ -24,15 +24,8 @@ pub struct WireEvent {
 
 impl WireEvent {
     /// Reads an event object; `None` for anything that is not one.
-    ///
-    /// Read from the JSON text, not from the `Value` itself: serde_json passes a number
-    /// held in a `Value` on as an `f64` when that prints the same, and `0.000001` comes
-    /// back as `1e-6`. From text, every number keeps the digits it was sent with.
     pub fn read(event: &Value) -> Option<WireEvent> {
-        let text = serde_json::to_vec(event).ok()?;
-        serde_json::from_slice::<Obj<WireEvent>>(&text)
-            .ok()
-            .and_then(|obj| obj.0)
+        Obj::<WireEvent>::deserialize(event).ok().and_then(|obj| obj.0)
     }
 
     /// The invoice: the live document whose title or a view name says "invoice"
