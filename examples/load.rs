@@ -6,8 +6,8 @@
 //!     cargo bench && cargo build --release && cargo run --release --example load
 //!
 //! (`-- --benches` prints only the `cargo bench` tables; `-- --only TEXT` runs only the
-//! SQLite scenarios whose name holds TEXT, e.g. to profile one, and prints them; neither
-//! writes anything.)
+//! SQLite scenarios whose name holds TEXT, or one of its `|`-separated parts (`bare`
+//! picks the ceiling's), e.g. to profile one, and prints them; neither writes anything.)
 //!
 //! The server under test (the connector, or the bare route of `--ceiling`) is a process
 //! of its own pinned to core 0 with `taskset`; this tool, its client, the simulated
@@ -55,11 +55,12 @@ const FLOOD: usize = 200_000;
 const SERVER_CORE: usize = 0;
 const CLIENT_CORE: usize = 1;
 
-/// `--only TEXT`: the scenarios whose name holds it.
+/// `--only TEXT`: the scenarios whose name holds it (or one of its `|`-separated parts).
 static ONLY: OnceLock<String> = OnceLock::new();
 
 fn is_chosen(name: &str) -> bool {
-    ONLY.get().is_none_or(|only| name.contains(only.as_str()))
+    ONLY.get()
+        .is_none_or(|only| only.split('|').any(|part| name.contains(part)))
 }
 
 /// What one connector process measured.

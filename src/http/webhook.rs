@@ -1,8 +1,11 @@
-//! The three webhook routes. Each hands the delivery to `pipeline::process` in its
-//! own task, so a panic becomes `INTERNAL_ERROR` and a blown deadline still gets an
-//! answer (`EVENT_DATA_UNAVAILABLE` while reading, `REVEL_WRITE_FAILED` while a
-//! write, which is left to finish, is under way).
+//! The three webhook routes. Each takes the delivery through `pipeline::screen` in the
+//! request's own task (the kill switch, the body, the signature, the trigger: where
+//! most deliveries end), then hands an actionable one to `pipeline::process` in a task
+//! of its own, so a blown deadline still gets an answer (`EVENT_DATA_UNAVAILABLE`
+//! while reading, `REVEL_WRITE_FAILED` while a write, which is left to finish, is
+//! under way). A panic in either becomes `INTERNAL_ERROR`.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,6 +13,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
+use futures_util::FutureExt;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{Instrument, Span};
@@ -18,7 +22,7 @@ use super::contract;
 use super::correlation;
 use crate::http::state::AppState;
 use crate::pipeline::outcome::{Answer, Outcome};
-use crate::pipeline::{self, AtDeadline, Incoming, Mode, Progress};
+use crate::pipeline::{self, Actionable, AtDeadline, Incoming, Mode, Progress, Screening};
 use crate::tripleseat::signature::SignatureScheme;
 
 /// Past the pipeline's own deadline, how long the route waits before answering anyway.
@@ -58,33 +62,24 @@ async fn handle(state: Arc<AppState>, mode: Mode, headers: &HeaderMap, body: Bod
         body,
     };
     let arrived = Instant::now();
-    let deadline = arrived + state.services.config.webhook.deadline + DEADLINE_GRACE;
-    // Waiting for a place among the runs counts against the deadline.
-    let permit = match tokio::time::timeout_at(deadline, Arc::clone(&state.runs).acquire_owned()).await {
-        Ok(Ok(permit)) => permit,
-        _ => {
-            tracing::error!(parent: &span, "Every pipeline place stayed taken until the deadline (EVENT_DATA_UNAVAILABLE)");
-            return contract::render(&progress.answer(Outcome::EventDataUnavailable), &correlation_id);
-        }
-    };
-    let run = pipeline::process(
-        Arc::clone(&state.services),
+    let screened = AssertUnwindSafe(pipeline::screen(
+        &state.services,
         incoming,
-        correlation_id.clone(),
-        Arc::clone(&progress),
+        &correlation_id,
+        &progress,
         arrived,
-    );
-    let task = tokio::spawn(
-        async move {
-            let outcome = run.await;
-            drop(permit);
-            outcome
+    ))
+    .catch_unwind()
+    .instrument(span.clone())
+    .await;
+    let outcome = match screened {
+        Ok(Screening::Done(outcome)) => outcome,
+        Ok(Screening::Actionable(actionable)) => {
+            run_actionable(&state, actionable, mode, &correlation_id, &progress, arrived, &span).await
         }
-        .instrument(span.clone()),
-    );
-    let outcome = match await_run(task, deadline, &progress, &span).await {
-        Verdict::Run(outcome) => outcome,
-        Verdict::TakenOver(outcome) => {
+        Err(_) => {
+            tracing::error!(parent: &span, "Pipeline panicked (INTERNAL_ERROR)");
+            let outcome = Outcome::InternalError;
             pipeline::record_taken_over(&state.services, mode, &correlation_id, &progress, arrived, &outcome)
                 .instrument(span.clone())
                 .await;
@@ -95,6 +90,52 @@ async fn handle(state: Arc<AppState>, mode: Mode, headers: &HeaderMap, body: Bod
         state.services.metrics.webhook_answered(outcome.reason());
     }
     contract::render(&progress.answer(outcome), &correlation_id)
+}
+
+/// Steps 6–14 in a task of their own, under a place among the runs and the deadline.
+async fn run_actionable(
+    state: &Arc<AppState>,
+    actionable: Actionable,
+    mode: Mode,
+    correlation_id: &str,
+    progress: &Arc<Progress>,
+    arrived: Instant,
+    span: &Span,
+) -> Outcome {
+    let deadline = arrived + state.services.config.webhook.deadline + DEADLINE_GRACE;
+    // Waiting for a place among the runs counts against the deadline.
+    let Ok(Ok(permit)) = tokio::time::timeout_at(deadline, Arc::clone(&state.runs).acquire_owned()).await else {
+        tracing::error!(parent: span, "Every pipeline place stayed taken until the deadline (EVENT_DATA_UNAVAILABLE)");
+        let outcome = Outcome::EventDataUnavailable;
+        pipeline::record_taken_over(&state.services, mode, correlation_id, progress, arrived, &outcome)
+            .instrument(span.clone())
+            .await;
+        return outcome;
+    };
+    let run = pipeline::process(
+        Arc::clone(&state.services),
+        actionable,
+        correlation_id.to_string(),
+        Arc::clone(progress),
+        arrived,
+    );
+    let task = tokio::spawn(
+        async move {
+            let outcome = run.await;
+            drop(permit);
+            outcome
+        }
+        .instrument(span.clone()),
+    );
+    match await_run(task, deadline, progress, span).await {
+        Verdict::Run(outcome) => outcome,
+        Verdict::TakenOver(outcome) => {
+            pipeline::record_taken_over(&state.services, mode, correlation_id, progress, arrived, &outcome)
+                .instrument(span.clone())
+                .await;
+            outcome
+        }
+    }
 }
 
 /// The names of headers that look like a signature: report-only records them, in case

@@ -1,5 +1,6 @@
-//! `process()`: the pipeline of `docs/contract.md`, one step a line, in order. The sweep
-//! enters at step 8 with an event it found (`process_found_event`).
+//! The pipeline of `docs/contract.md`, one step a line, in order: `screen()` takes a
+//! webhook delivery through steps 1–5 and `process()` an actionable one on through 14.
+//! The sweep enters at step 8 with an event it found (`process_found_event`).
 
 pub mod event_source;
 pub mod guards;
@@ -240,16 +241,77 @@ pub struct Incoming {
 
 type Step<T> = Result<T, Outcome>;
 
-/// Runs a webhook delivery through steps 1–14; its deadline counts from `arrived`.
+/// What steps 1–5 made of a webhook delivery.
+pub enum Screening {
+    /// Its verdict, logged and journalled already: most deliveries end here.
+    Done(Outcome),
+    /// An actionable delivery, for `process`.
+    Actionable(Actionable),
+}
+
+/// A delivery past steps 1–5, with what its run had settled by then.
+pub struct Actionable {
+    delivery: Delivery,
+    trigger: String,
+    mode: Mode,
+    now: DateTime<Utc>,
+    is_dry_run: bool,
+}
+
+/// Steps 1–5 of a webhook delivery: the kill switch, the body, the signature, the
+/// JSON, the trigger. Nothing there waits on anything but the client's body, so the
+/// HTTP layer runs them in the request's own task; only an actionable delivery gets
+/// a task and a deadline of its own.
+pub async fn screen(
+    services: &Services,
+    incoming: Incoming,
+    correlation_id: &str,
+    progress: &Arc<Progress>,
+    arrived: Instant,
+) -> Screening {
+    let run = Run::starting_at(
+        services,
+        incoming.mode,
+        correlation_id.to_string(),
+        Arc::clone(progress),
+        arrived,
+    );
+    match run.screen(incoming).await {
+        Ok((delivery, trigger)) => Screening::Actionable(Actionable {
+            delivery,
+            trigger,
+            mode: run.mode,
+            now: run.now,
+            is_dry_run: run.is_dry_run,
+        }),
+        Err(outcome) => {
+            run.finish(&outcome).await;
+            Screening::Done(outcome)
+        }
+    }
+}
+
+/// Steps 6–14 of a delivery `screen` found actionable; its deadline counts from `arrived`.
 pub async fn process(
     services: Arc<Services>,
-    incoming: Incoming,
+    actionable: Actionable,
     correlation_id: String,
     progress: Arc<Progress>,
     arrived: Instant,
 ) -> Outcome {
-    let run = Run::starting_at(&services, incoming.mode, correlation_id, progress, arrived);
-    let outcome = run.delivery(incoming).await.unwrap_or_else(|stop| stop);
+    let Actionable {
+        delivery,
+        trigger,
+        mode,
+        now,
+        is_dry_run,
+    } = actionable;
+    let run = Run::at(&services, mode, correlation_id, progress, (arrived, now), is_dry_run);
+    // The rest of the run is a far larger future: on the heap, it is not copied
+    // into the task and again as the task starts.
+    let outcome = Box::pin(run.actionable(delivery, trigger))
+        .await
+        .unwrap_or_else(|stop| stop);
     run.finish(&outcome).await;
     outcome
 }
@@ -346,6 +408,19 @@ impl<'a> Run<'a> {
         // (startup also insists on DRY_RUN=true).
         let is_report_only = services.config.webhook.signature_scheme == SignatureScheme::ReportOnly;
         let is_dry_run = mode == Mode::Test || services.switches.is_dry_run() || is_report_only;
+        let now = (services.clock)();
+        Run::at(services, mode, correlation_id, progress, (started, now), is_dry_run)
+    }
+
+    /// A run that started at `started` (the clock then read `now`).
+    fn at(
+        services: &'a Services,
+        mode: Mode,
+        correlation_id: String,
+        progress: Arc<Progress>,
+        (started, now): (Instant, DateTime<Utc>),
+        is_dry_run: bool,
+    ) -> Run<'a> {
         progress.note(|f| f.dry_run = is_dry_run);
         Run {
             services,
@@ -354,7 +429,7 @@ impl<'a> Run<'a> {
             is_dry_run,
             outbox: if is_dry_run { None } else { services.outbox.as_ref() },
             revel_writer: (!is_dry_run).then_some(&services.revel_writer),
-            now: (services.clock)(),
+            now,
             started,
             deadline: started + services.config.webhook.deadline,
             correlation_id,
@@ -362,9 +437,9 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Steps 1–6, then the rest. The body is read only after the kill switch, so a
-    /// disabled connector does no work at all; the key is settled only on final verdicts.
-    async fn delivery(&self, incoming: Incoming) -> Step<Outcome> {
+    /// Steps 1–5: the delivery and its trigger, when it is actionable. The body is read
+    /// only after the kill switch, so a disabled connector does no work at all.
+    async fn screen(&self, incoming: Incoming) -> Step<(Delivery, String)> {
         guards::connector_enabled(&self.services.switches)?; // CONNECTOR_DISABLED
         let body = self.read_body(incoming.body).await?; // PAYLOAD_TOO_LARGE, INVALID_JSON (incomplete)
         if incoming.mode == Mode::Signed {
@@ -378,6 +453,11 @@ impl<'a> Run<'a> {
             f.site_id = delivery.site_id();
         });
         let trigger = guards::actionable_trigger(&delivery)?; // MISSING_TRIGGER_TYPE, TRIGGER_TYPE_NOT_ACTIONABLE
+        Ok((delivery, trigger))
+    }
+
+    /// Steps 6 and on: the key is claimed, and settled only on final verdicts.
+    async fn actionable(&self, delivery: Delivery, trigger: String) -> Step<Outcome> {
         let mut claim = self.claim(&delivery, &trigger).await?; // DUPLICATE_DELIVERY, STORE_UNAVAILABLE
         let outcome = self.delivered_event(delivery).await.unwrap_or_else(|stop| stop);
         if outcome.settles_key() {
@@ -783,9 +863,14 @@ impl<'a> Run<'a> {
         self.services.metrics.pipeline_ran(self.started.elapsed());
         self.journal(outcome, &facts, answered);
         let may_email = self.mode != Mode::Signed || facts.signature_verified;
-        let Some(outbox) = self.outbox.filter(|_| may_email && outcome.warrants_failure_email()) else {
-            return;
-        };
+        if let Some(outbox) = self.outbox.filter(|_| may_email && outcome.warrants_failure_email()) {
+            Box::pin(self.email_failure(outbox, outcome, &facts)).await;
+        }
+    }
+
+    /// Queues the failure email for `outcome`, unless this failure of this event was
+    /// reported already.
+    async fn email_failure(&self, outbox: &Outbox, outcome: &Outcome, facts: &Facts) {
         let (unmatched, partial, duplicates): (&[String], Option<&str>, &[String]) = match outcome {
             Outcome::ItemsUnmatched { names } => (names, None, &[]),
             Outcome::RevelPartialOrder { order_id, .. } => (&[], Some(order_id), &[]),

@@ -8,13 +8,6 @@
 use super::{bounded, now_ms, on_pool, Store, StoreError};
 use crate::idempotency::DeliveryKey;
 
-/// Binds the key, the time it was settled and its expiry.
-/// Settles keys: this, then `(key, settled_at_ms, expires_at_ms)` values, then the conflict clause.
-pub(super) const SETTLE_KEYS: &str = "INSERT INTO delivery_keys (delivery_key, settled_at_ms, expires_at_ms) ";
-pub(super) const SETTLE_KEYS_CONFLICT: &str =
-    " ON CONFLICT (delivery_key) DO UPDATE SET settled_at_ms = excluded.settled_at_ms, \
-     expires_at_ms = excluded.expires_at_ms";
-
 impl Store {
     /// Whether `key` was settled and has not expired.
     pub async fn is_key_settled(&self, key: &DeliveryKey) -> Result<bool, StoreError> {

@@ -9,9 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 use sqlx::Row;
 
-use super::delivery_keys::{SETTLE_KEYS, SETTLE_KEYS_CONFLICT};
 use super::{bounded, now_ms, on_pool, Store, StoreError};
-use crate::idempotency::DeliveryKey;
 
 /// Which door a run came in by, as the journal names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -60,10 +58,6 @@ pub struct JournalEntry {
     pub answered_reason: Option<String>,
 }
 
-/// Rows one statement carries at most: 16 values a journal row, well inside SQLite's
-/// 32,766 and PostgreSQL's 65,535 bound parameters.
-const ROWS_PER_STATEMENT: usize = 200;
-
 /// What to look for in the journal; newest first.
 #[derive(Debug, Clone, Default)]
 pub struct JournalQuery {
@@ -74,66 +68,6 @@ pub struct JournalQuery {
 }
 
 impl Store {
-    /// Journal rows and settled keys, in one transaction: a few multi-row statements
-    /// rather than one a row, so a busy minute's rows cost a few round trips to the
-    /// database (each one, for SQLite, a hop to its own thread and back).
-    pub async fn write_batch(&self, entries: &[JournalEntry], keys: &[(DeliveryKey, i64)]) -> Result<(), StoreError> {
-        let now = now_ms();
-        // One statement may not touch a key twice (PostgreSQL's upsert refuses): the
-        // last of a key's settlements is the one a row at a time would have left.
-        let mut latest: Vec<(&str, i64)> = Vec::with_capacity(keys.len());
-        let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::with_capacity(keys.len());
-        for (key, expires_at_ms) in keys {
-            match seen.entry(key.as_str()) {
-                std::collections::hash_map::Entry::Occupied(at) => latest[*at.get()].1 = *expires_at_ms,
-                std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert(latest.len());
-                    latest.push((key.as_str(), *expires_at_ms));
-                }
-            }
-        }
-        bounded(async {
-            on_pool!(self, |pool| {
-                let mut tx = pool.begin().await?;
-                for chunk in latest.chunks(ROWS_PER_STATEMENT) {
-                    let mut upsert = sqlx::QueryBuilder::new(SETTLE_KEYS);
-                    upsert.push_values(chunk, |mut row, (key, expires_at_ms)| {
-                        row.push_bind(*key).push_bind(now).push_bind(*expires_at_ms);
-                    });
-                    upsert.push(SETTLE_KEYS_CONFLICT);
-                    upsert.build().persistent(false).execute(&mut *tx).await?;
-                }
-                for chunk in entries.chunks(ROWS_PER_STATEMENT) {
-                    let mut insert = sqlx::QueryBuilder::new(
-                        "INSERT INTO journal (at_ms, correlation_id, source, instance_id, trigger_type, event_id, \
-                         site_id, reason, ok, processed, dry_run, revel_order_id, duration_ms, signature_form, signature_shape, answered_reason) ",
-                    );
-                    insert.push_values(chunk, |mut row, e| {
-                        row.push_bind(e.at_ms)
-                            .push_bind(&e.correlation_id)
-                            .push_bind(&e.source)
-                            .push_bind(&e.instance_id)
-                            .push_bind(&e.trigger)
-                            .push_bind(&e.event_id)
-                            .push_bind(&e.site_id)
-                            .push_bind(&e.reason)
-                            .push_bind(e.ok)
-                            .push_bind(e.processed)
-                            .push_bind(e.dry_run)
-                            .push_bind(&e.revel_order_id)
-                            .push_bind(e.duration_ms)
-                            .push_bind(&e.signature_form)
-                            .push_bind(&e.signature_shape)
-                            .push_bind(&e.answered_reason);
-                    });
-                    insert.build().persistent(false).execute(&mut *tx).await?;
-                }
-                tx.commit().await
-            })
-        })
-        .await
-    }
-
     /// Journal rows matching `query`, newest first.
     pub async fn journal(&self, query: &JournalQuery) -> Result<Vec<JournalEntry>, StoreError> {
         let limit = i64::from(query.limit.clamp(1, 500));

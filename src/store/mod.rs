@@ -12,6 +12,7 @@
 //! that refuses, and the pipeline fails closed on either (`STORE_UNAVAILABLE`).
 
 pub mod background;
+pub mod batch_write;
 pub mod delivery_keys;
 pub mod journal;
 pub mod leases;

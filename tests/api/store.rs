@@ -511,3 +511,78 @@ async fn sendgrids_own_error_is_kept_with_the_given_up_email() {
     assert!(!error.contains(fakes::sendgrid::API_KEY));
     assert_eq!(failed[0].attempts, 1, "a refusal is final");
 }
+
+/// A batch of rows as odd as real ones get: every optional column both empty and
+/// set, text with quotes, backslashes and non-ASCII, both truth values, large times.
+fn odd_entries() -> Vec<JournalEntry> {
+    (0..300)
+        .map(|n: i64| {
+            let odd = n % 2 == 1;
+            let text = |s: &str| odd.then(|| format!("{s} \"{n}\" \\ é ✓ {{}}[]"));
+            JournalEntry {
+                at_ms: 1_796_000_000_000 + n,
+                correlation_id: format!("req-{n:08x}"),
+                source: "webhook".into(),
+                instance_id: "instance ü".into(),
+                trigger: text("UPDATE_EVENT"),
+                event_id: text("id"),
+                site_id: text("site"),
+                reason: format!("REASON_{n}"),
+                ok: odd,
+                processed: n % 3 == 0,
+                dry_run: n % 5 == 0,
+                revel_order_id: text("order"),
+                duration_ms: i64::from(i32::MAX) + n,
+                signature_form: text("timestamped"),
+                signature_shape: text("t=10, v1=64"),
+                answered_reason: text("REVEL_WRITE_FAILED"),
+            }
+        })
+        .collect()
+}
+
+/// One batch's rows come back exactly as written, and keys settled twice in a batch,
+/// or again in a later one, keep their last expiry.
+async fn batches_round_trip(store: &connector::store::Store) {
+    use connector::idempotency::DeliveryKey;
+    let written = odd_entries();
+    let key = |n: u32| DeliveryKey::new("UPDATE_EVENT", &n.to_string(), "2026-12-02T10:00:00Z");
+    let far = connector::store::now_ms() + 3_600_000;
+    let keys: Vec<(DeliveryKey, i64)> = (0..40).map(|n| (key(n % 20), far)).collect();
+    store.write_batch(&written, &keys).await.unwrap();
+    store.write_batch(&[], &[(key(0), 1), (key(1), far)]).await.unwrap();
+    let query = JournalQuery {
+        limit: 500,
+        ..JournalQuery::default()
+    };
+    let mut read = store.journal(&query).await.unwrap();
+    read.sort_by_key(|e| e.at_ms);
+    assert_eq!(read, written);
+    assert!(
+        !store.is_key_settled(&key(0)).await.unwrap(),
+        "its last settlement expired long ago"
+    );
+    for n in 1..20 {
+        assert!(store.is_key_settled(&key(n)).await.unwrap(), "key {n}");
+    }
+    assert!(!store.is_key_settled(&key(20)).await.unwrap());
+}
+
+#[tokio::test]
+async fn a_batch_of_journal_rows_and_keys_is_stored_exactly_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = connector::store::StoreTarget::Sqlite(dir.path().join("connector.db"));
+    let store = connector::store::Store::open(&target).await.unwrap();
+    batches_round_trip(&store).await;
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_batch_of_journal_rows_and_keys_is_stored_exactly_on_postgres() {
+    let Some(pg) = Postgres::start().await else { return };
+    let url = pg.database("batches").await;
+    let target = connector::store::StoreTarget::Postgres(connector::secret::Secret::new(url));
+    let store = connector::store::Store::open(&target).await.unwrap();
+    batches_round_trip(&store).await;
+    store.close().await;
+}
