@@ -102,19 +102,30 @@ impl Cents {
 }
 
 /// `1.5e2` as `150.0`, `15e-3` as `0.015`: the exponent applied by moving the decimal
-/// point, so the digits stay exact. Exponents past 40 either way are no amount.
+/// point, so the digits stay exact (as an `f64` printed in full would be). A number
+/// under a thousandth is `0`, whatever its exponent; one of 10^40 or more is no amount.
 fn shift_point(mantissa: &str, exponent: &str) -> Option<String> {
-    let exponent: i32 = exponent.parse().ok().filter(|e: &i32| e.abs() <= 40)?;
+    let exponent: i64 = exponent.parse().ok()?;
     let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    if whole.is_empty() && fraction.is_empty() || !format!("{whole}{fraction}").chars().all(|c| c.is_ascii_digit()) {
+    let digits = format!("{whole}{fraction}");
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    let digits = format!("{whole}{fraction}");
-    let point = i32::try_from(whole.len()).ok()? + exponent;
+    // Where the point goes among the digits once leading zeros are gone.
+    let significant = digits.trim_start_matches('0');
+    let leading_zeros = i64::try_from(digits.len() - significant.len()).ok()?;
+    let point = i64::try_from(whole.len())
+        .ok()?
+        .checked_add(exponent)?
+        .checked_sub(leading_zeros)?;
+    let length = i64::try_from(significant.len()).ok()?;
     Some(match point {
-        p if p <= 0 => format!("0.{}{digits}", "0".repeat(p.unsigned_abs() as usize)),
-        p if p as usize >= digits.len() => format!("{digits}{}", "0".repeat(p as usize - digits.len())),
-        p => format!("{}.{}", &digits[..p as usize], &digits[p as usize..]),
+        _ if significant.is_empty() => "0".to_string(),
+        p if p > 40 => return None,
+        p if p <= -3 => "0".to_string(),
+        p if p <= 0 => format!("0.{}{significant}", "0".repeat(p.unsigned_abs() as usize)),
+        p if p >= length => format!("{significant}{}", "0".repeat((p - length) as usize)),
+        p => format!("{}.{}", &significant[..p as usize], &significant[p as usize..]),
     })
 }
 
@@ -201,6 +212,12 @@ mod tests {
             ("1e-7", Some(0)),
             ("12.5e1", Some(125_00)),
             ("1e41", None),
+            ("1.1e-41", Some(0)),
+            ("5e-3", Some(1)),
+            ("0.0000000000000000000000000000000000000000000012e45", Some(1_20)),
+            ("123456789012345678901234567890123456789012345e-43", Some(12_35)),
+            ("0e99999", Some(0)),
+            ("1e99999999999999999999", None),
             ("1e", None),
             ("e5", None),
             ("--1", None),

@@ -328,3 +328,28 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A run past the time gate reads the event straight from the body; it must be the
+    /// event the tree reads, whatever its shape, or not be read that way at all.
+    #[test]
+    fn the_event_read_from_the_body_is_the_event_read_from_the_tree(
+        lines in proptest::collection::vec(prop_oneof![4 => any_line(), 1 => any_json()], 0..6),
+        noise in any_json(),
+        date in prop_oneof![Just(json!("12/03/2026")), Just(json!("")), Just(Value::Null), any_json()],
+    ) {
+        use connector::tripleseat::event::wire::WireEvent;
+        let body = json!({"webhook_trigger_type": "UPDATE_EVENT", "event": {
+            "id": 1, "status": noise.clone(), "event_date": date, "grand_total": noise.clone(),
+            "documents": [{"title": "Invoice", "line_items": lines, "financials": noise.clone(), "payment_set": noise}]
+        }})
+        .to_string();
+        let delivery = Delivery::parse(body.as_bytes()).unwrap();
+        let from_tree = format!("{:?}", delivery.event().and_then(WireEvent::read));
+        let typed = delivery.typed_event();
+        prop_assert!(typed.is_some(), "an `event` object is read from the body");
+        prop_assert_eq!(format!("{typed:?}"), from_tree);
+    }
+}

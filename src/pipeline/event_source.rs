@@ -1,7 +1,10 @@
 //! The event, payload first: a signed webhook's (or a search result's) event object
 //! is trusted; what it lacks (documents with line items and payments, status, date)
 //! is read once from the TripleSeat API and merged, the payload's values winning.
-//! The JSON stays in here: what leaves is the typed `WireEvent`.
+//! The JSON stays in here: what leaves is the typed `WireEvent`. A webhook's event is
+//! read from the delivery as far as each step needs: its date alone for the time
+//! gate, then (most often complete) straight into its typed form; its tree is built
+//! only to be merged with the API's.
 
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
@@ -9,6 +12,7 @@ use tokio::time::Instant;
 
 use crate::pipeline::outcome::Outcome;
 use crate::tripleseat::client::TripleseatClient;
+use crate::tripleseat::delivery::Delivery;
 use crate::tripleseat::event::date::{self, DateProblem};
 use crate::tripleseat::event::wire::WireEvent;
 use crate::tripleseat::failure::TripleseatError;
@@ -17,8 +21,17 @@ use crate::tripleseat::site_of;
 pub struct EventSource<'a> {
     client: &'a TripleseatClient,
     event_id: String,
-    payload: Option<Value>,
+    payload: Payload,
     fetched: Option<Value>,
+}
+
+/// The event the run was handed.
+enum Payload {
+    None,
+    /// A webhook's, still in its delivery.
+    Delivered(Box<Delivery>),
+    /// An event object: a search result's, or a delivery's once its tree was built.
+    Object(Value),
 }
 
 impl<'a> EventSource<'a> {
@@ -26,7 +39,17 @@ impl<'a> EventSource<'a> {
         EventSource {
             client,
             event_id,
-            payload: payload.filter(Value::is_object),
+            payload: payload.filter(Value::is_object).map_or(Payload::None, Payload::Object),
+            fetched: None,
+        }
+    }
+
+    /// A webhook's event, as its delivery holds it.
+    pub fn delivered(client: &'a TripleseatClient, event_id: String, delivery: Delivery) -> EventSource<'a> {
+        EventSource {
+            client,
+            event_id,
+            payload: Payload::Delivered(Box::new(delivery)),
             fetched: None,
         }
     }
@@ -38,9 +61,11 @@ impl<'a> EventSource<'a> {
     /// The payload's own date, if it has one: read alone, since most deliveries stop
     /// at the gate (events are booked days ahead) and need nothing else.
     pub fn payload_date(&self) -> Result<NaiveDate, DateProblem> {
-        self.payload.as_ref().map_or(Err(DateProblem::Missing), |payload| {
-            date::event_date([&payload["event_date"], &payload["event_date_iso8601"]])
-        })
+        match &self.payload {
+            Payload::None => Err(DateProblem::Missing),
+            Payload::Delivered(delivery) => delivery.event_date(),
+            Payload::Object(payload) => date::event_date([&payload["event_date"], &payload["event_date_iso8601"]]),
+        }
     }
 
     /// The site, read from the API when the payload had none.
@@ -55,7 +80,11 @@ impl<'a> EventSource<'a> {
     /// The whole event: the payload alone when it has everything, else merged with the
     /// API's. Without an id of its own, it has the one it was asked for.
     pub async fn full_event(&mut self, deadline: Instant) -> Result<WireEvent, Outcome> {
-        let payload_read = self.payload.as_ref().and_then(WireEvent::read);
+        let payload_read = match &self.payload {
+            Payload::Delivered(delivery) => delivery.typed_event().filter(WireEvent::is_complete),
+            _ => None,
+        };
+        let payload_read = payload_read.or_else(|| self.payload_object().and_then(WireEvent::read));
         let mut event = match payload_read.filter(WireEvent::is_complete) {
             Some(complete) => {
                 tracing::info!("Event data: complete in the payload, no API read");
@@ -63,7 +92,7 @@ impl<'a> EventSource<'a> {
             }
             None => {
                 let fetched = self.fetch(deadline).await?.clone();
-                let read = match &self.payload {
+                let read = match self.payload_object() {
                     Some(payload) => WireEvent::read(&merge(payload, &fetched)),
                     None => WireEvent::read(&fetched),
                 };
@@ -77,6 +106,20 @@ impl<'a> EventSource<'a> {
             event.id.0 = Some(self.event_id.clone());
         }
         Ok(event)
+    }
+
+    /// The payload's event object, its delivery's tree built if it was not yet.
+    fn payload_object(&mut self) -> Option<&Value> {
+        if let Payload::Delivered(_) = self.payload {
+            let Payload::Delivered(delivery) = std::mem::replace(&mut self.payload, Payload::None) else {
+                unreachable!("invariant: matched just above")
+            };
+            self.payload = delivery.into_event().map_or(Payload::None, Payload::Object);
+        }
+        match &self.payload {
+            Payload::Object(payload) => Some(payload),
+            _ => None,
+        }
     }
 
     async fn fetch(&mut self, deadline: Instant) -> Result<&Value, Outcome> {

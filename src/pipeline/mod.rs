@@ -488,7 +488,7 @@ impl<'a> Run<'a> {
         })?;
         self.progress.note(|f| f.event_id = Some(event_id.clone()));
         let delivered_site = delivery.site_id();
-        let mut source = EventSource::new(&self.services.tripleseat, event_id, delivery.into_event());
+        let mut source = EventSource::delivered(&self.services.tripleseat, event_id, delivery);
         let site_id = match delivered_site {
             Some(site_id) => site_id,
             None => source.site_id_from_api(self.deadline).await?, // MISSING_SITE_ID, EVENT_DATA_UNAVAILABLE

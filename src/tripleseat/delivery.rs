@@ -1,21 +1,25 @@
 //! A webhook delivery body, parsed once: the trigger, where the event or booking
-//! sits (`event`, `booking` or `object`), its ids, and its delivery key.
+//! sits (`event`, `booking` or `object`), its ids, its delivery key and its date.
 //!
-//! Most deliveries stop at their trigger (not actionable), and their answer needs only
-//! the trigger and the ids. So `parse` reads the body in one pass that checks it exactly
-//! as a full parse into `serde_json::Value` would (the same deserializer, with the same
-//! rules for strings, numbers, nesting and trailing bytes) but keeps only those few
-//! fields and builds nothing else. The full tree is built at once for an actionable
-//! trigger, which needs the event, and otherwise only if `event` or `booking` is asked
-//! for; a body that looks actionable is read as a tree straight away.
+//! Most deliveries stop at their trigger (not actionable), and most of the rest at the
+//! time gate (events are booked days ahead): what they need is those few fields. So
+//! `parse` reads the body in one pass that checks it exactly as a full parse into
+//! `serde_json::Value` would (the same deserializer, with the same rules for strings,
+//! numbers, nesting and trailing bytes) but keeps only those fields and builds nothing
+//! else. A run past the gate reads the event into its typed form straight from the
+//! body (`typed_event`); the tree is built only if `event` or `booking` is asked for.
 
+use std::cell::Cell;
 use std::fmt;
 use std::sync::OnceLock;
 
+use chrono::NaiveDate;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use super::id_string;
+use super::event::date::{parse_event_date, DateProblem};
+use super::event::lenient::Obj;
+use super::event::wire::WireEvent;
 use crate::idempotency::DeliveryKey;
 
 /// Why a body is not a delivery.
@@ -30,10 +34,16 @@ pub struct Delivery {
     trigger: Option<String>,
     event_id: Option<String>,
     site_id: Option<String>,
-    /// The body as a tree: built by `parse` for an actionable trigger, else on first use.
+    /// The id and `updated_at` the delivery key is made of.
+    key_parts: Option<(String, String)>,
+    /// The event's `event_date` and `event_date_iso8601`.
+    dates: [DateField; 2],
+    /// The event is the body's `event` object (not an `object`).
+    event_is_under_event: bool,
+    /// The body as a tree, built only when `event` or `booking` is asked for.
     root: OnceLock<Map<String, Value>>,
     /// The body, kept while its tree is not built.
-    body: Option<Box<[u8]>>,
+    body: Option<Box<str>>,
 }
 
 /// The triggers that can lead to an order.
@@ -53,16 +63,6 @@ pub fn is_actionable(trigger: &str) -> bool {
     ACTIONABLE_TRIGGERS.contains(&trigger)
 }
 
-/// Whether the body may hold an actionable trigger as TripleSeat writes one (upper
-/// case, each ending in one of these): such a body is read as a tree at once, which it
-/// needs anyway, rather than skimmed first. Only the way of reading depends on this
-/// guess, never what is read.
-fn may_be_actionable(text: &str) -> bool {
-    ["_EVENT\"", "_BOOKING\"", "_CREATED\"", "_UPDATED\""]
-        .iter()
-        .any(|ending| text.contains(ending))
-}
-
 impl Delivery {
     pub fn parse(body: &[u8]) -> Result<Delivery, DeliveryError> {
         // Bytes that are not UTF-8 fail a full parse wherever they are (in a string, or as
@@ -70,9 +70,6 @@ impl Delivery {
         let Ok(text) = std::str::from_utf8(body) else {
             return Err(DeliveryError::InvalidJson);
         };
-        if may_be_actionable(text) {
-            return Delivery::from_tree(body);
-        }
         let mut deserializer = serde_json::Deserializer::from_str(text);
         let skim = match Skimmed::read(&mut deserializer).and_then(|skim| deserializer.end().map(|()| skim)) {
             Ok(Some(skim)) => skim,
@@ -93,55 +90,31 @@ impl Delivery {
             .and_then(|e| e.site_id.clone())
             .or_else(|| booking.and_then(|b| b.site_id.clone()))
             .or(skim.site_id.clone());
-        let delivery = Delivery {
+        let key_parts = match (event, booking) {
+            (Some(event), _) if event.id.is_some() => event.id.clone().zip(Some(event.updated_at())),
+            (_, Some(booking)) => booking
+                .id
+                .clone()
+                .or_else(|| event_id.clone())
+                .zip(Some(booking.updated_at())),
+            _ => None,
+        };
+        Ok(Delivery {
+            trigger,
             event_id,
             site_id,
+            key_parts,
+            dates: event.map(|e| e.dates.clone()).unwrap_or_default(),
+            event_is_under_event: skim.event.is_some() && !skim.late_number_key,
             root: OnceLock::new(),
-            body: None,
-            trigger,
-        };
-        match delivery.trigger.as_deref().is_some_and(is_actionable) {
-            true => Delivery::from_tree(body),
-            false => Ok(Delivery {
-                body: Some(body.into()),
-                ..delivery
-            }),
-        }
-    }
-
-    /// The whole body as a tree, and the trigger and ids read from it.
-    fn from_tree(body: &[u8]) -> Result<Delivery, DeliveryError> {
-        let root = match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(root)) => root,
-            Ok(_) => return Err(DeliveryError::NotAnObject),
-            Err(_) => return Err(DeliveryError::InvalidJson),
-        };
-        let mut delivery = Delivery {
-            trigger: None,
-            event_id: None,
-            site_id: None,
-            root: OnceLock::from(root),
-            body: None,
-        };
-        delivery.trigger = ["webhook_trigger_type", "type"]
-            .iter()
-            .filter_map(|field| delivery.root().get(*field)?.as_str())
-            .map(|t| t.trim().to_ascii_uppercase())
-            .find(|t| !t.is_empty());
-        delivery.event_id = id_string(delivery.event().and_then(|e| e.get("id"))).or_else(|| {
-            let booking = delivery.booking()?;
-            id_string(booking.get("event_id")).or_else(|| id_string(booking.get("event_ids")?.as_array()?.first()))
-        });
-        delivery.site_id = id_string(delivery.event().and_then(|e| e.get("site_id")))
-            .or_else(|| id_string(delivery.booking().and_then(|b| b.get("site_id"))))
-            .or_else(|| id_string(delivery.root().get("site_id")));
-        Ok(delivery)
+            body: Some(text.into()),
+        })
     }
 
     fn root(&self) -> &Map<String, Value> {
         self.root.get_or_init(|| {
             let body = self.body.as_deref().unwrap_or_default();
-            match serde_json::from_slice(body) {
+            match serde_json::from_str(body) {
                 Ok(Value::Object(root)) => root,
                 _ => unreachable!("invariant: `parse` read this body as a JSON object"),
             }
@@ -193,17 +166,52 @@ impl Delivery {
     /// `trigger:id:updated_at`, with the event's id (else the booking's) and its
     /// `updated_at` as an opaque string. `None` when there is no id to key on.
     pub fn key(&self, trigger: &str) -> Option<DeliveryKey> {
-        let (id, holder) = match (self.event(), self.booking()) {
-            (Some(event), _) if id_string(event.get("id")).is_some() => (id_string(event.get("id")), event),
-            (_, Some(booking)) => (id_string(booking.get("id")).or_else(|| self.event_id()), booking),
-            _ => return None,
-        };
-        let updated_at = match holder.get("updated_at") {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Number(n)) => n.to_string(),
-            _ => String::new(),
-        };
-        Some(DeliveryKey::new(trigger, &id?, &updated_at))
+        let (id, updated_at) = self.key_parts.as_ref()?;
+        Some(DeliveryKey::new(trigger, id, updated_at))
+    }
+
+    /// The event's own date, as `date::event_date` reads it from the event object.
+    pub fn event_date(&self) -> Result<NaiveDate, DateProblem> {
+        let field = self.dates.iter().find(|d| !matches!(d, DateField::Gap));
+        match field {
+            None => Err(DateProblem::Missing),
+            Some(DateField::Text(text)) => parse_event_date(text).ok_or(DateProblem::InvalidFormat),
+            Some(_) => Err(DateProblem::InvalidFormat),
+        }
+    }
+
+    /// The event read straight from the body into its typed form, without the tree,
+    /// when it is the body's `event` object; `None` otherwise, or when the body holds
+    /// what only the tree reads as serde_json does (a repeated key: the last one wins).
+    pub fn typed_event(&self) -> Option<WireEvent> {
+        #[derive(serde::Deserialize)]
+        struct EventOnly {
+            event: Obj<WireEvent>,
+        }
+        let body = self.body.as_deref().filter(|_| self.event_is_under_event)?;
+        serde_json::from_str::<EventOnly>(body).ok()?.event.0
+    }
+}
+
+/// A date field of the event, as the time gate sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+enum DateField {
+    /// Absent, null, or blank: the other field is looked at.
+    #[default]
+    Gap,
+    Text(String),
+    /// A number, a list, an object or a truth value: no date.
+    NotText,
+}
+
+impl DateField {
+    fn of(value: Read) -> DateField {
+        match value {
+            Read::Null => DateField::Gap,
+            Read::Text(text) if text.trim().is_empty() => DateField::Gap,
+            Read::Text(text) => DateField::Text(text),
+            _ => DateField::NotText,
+        }
     }
 }
 
@@ -216,6 +224,10 @@ struct Skimmed {
     event: Option<Holder>,
     booking: Option<Holder>,
     object: Option<Holder>,
+    /// Some object holds serde_json's number key after another key: the tree reads
+    /// it where it sorts (first), the body where it was written, so only the tree may
+    /// read this body's event.
+    late_number_key: bool,
 }
 
 /// What the ids are read from in an `event`, `booking` or `object` that is a JSON object.
@@ -229,6 +241,15 @@ struct Holder {
     first_event_id: Option<String>,
     /// Its own `booking`, when that is an object.
     booking: Option<Box<Holder>>,
+    /// `updated_at` as the key writes it: text as sent, a number as its digits.
+    updated_at: Option<String>,
+    dates: [DateField; 2],
+}
+
+impl Holder {
+    fn updated_at(&self) -> String {
+        self.updated_at.clone().unwrap_or_default()
+    }
 }
 
 impl Skimmed {
@@ -236,10 +257,14 @@ impl Skimmed {
     fn read<'de>(
         deserializer: &mut serde_json::Deserializer<serde_json::de::StrRead<'de>>,
     ) -> serde_json::Result<Option<Skimmed>> {
+        let late_number_key = Cell::new(false);
         deserializer
-            .deserialize_any(Object(Fields::Root))
+            .deserialize_any(Object(Fields::Root, &late_number_key))
             .map(|read| match read {
-                Read::Root(skim) => Some(*skim),
+                Read::Root(skim) => Some(Skimmed {
+                    late_number_key: late_number_key.get(),
+                    ..*skim
+                }),
                 _ => None,
             })
     }
@@ -287,8 +312,17 @@ impl Fields {
     fn names(self) -> &'static [&'static str] {
         match self {
             Fields::Root => &["webhook_trigger_type", "type", "site_id", "event", "booking", "object"],
-            Fields::Holder { nested: false } => &["id", "site_id", "event_id", "event_ids", "booking"],
-            Fields::Holder { nested: true } => &["id", "site_id", "event_id", "event_ids"],
+            Fields::Holder { nested: false } => &[
+                "id",
+                "site_id",
+                "event_id",
+                "event_ids",
+                "updated_at",
+                "event_date",
+                "event_date_iso8601",
+                "booking",
+            ],
+            Fields::Holder { nested: true } => &["id", "site_id", "event_id", "event_ids", "updated_at"],
             Fields::Skip | Fields::Id | Fields::FirstId => &[],
         }
     }
@@ -301,6 +335,7 @@ enum Read {
     Text(String),
     Number(String),
     FirstId(Option<String>),
+    Null,
     /// Anything else (checked and dropped).
     Other,
 }
@@ -317,9 +352,9 @@ impl Read {
 }
 
 /// Reads one value as its `Fields` say: any JSON value, checked in full.
-struct Object(Fields);
+struct Object<'a>(Fields, &'a Cell<bool>);
 
-impl<'de> DeserializeSeed<'de> for Object {
+impl<'de> DeserializeSeed<'de> for Object<'_> {
     type Value = Read;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Read, D::Error> {
@@ -327,7 +362,7 @@ impl<'de> DeserializeSeed<'de> for Object {
     }
 }
 
-impl<'de> Visitor<'de> for Object {
+impl<'de> Visitor<'de> for Object<'_> {
     type Value = Read;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -358,15 +393,15 @@ impl<'de> Visitor<'de> for Object {
     }
 
     fn visit_unit<E: serde::de::Error>(self) -> Result<Read, E> {
-        Ok(Read::Other)
+        Ok(Read::Null)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Read, A::Error> {
         let mut first = None;
         if let Fields::FirstId = self.0 {
-            first = seq.next_element_seed(Object(Fields::Id))?.map(Read::into_id);
+            first = seq.next_element_seed(Object(Fields::Id, self.1))?.map(Read::into_id);
         }
-        while seq.next_element_seed(Object(Fields::Skip))?.is_some() {}
+        while seq.next_element_seed(Object(Fields::Skip, self.1))?.is_some() {}
         Ok(match self.0 {
             Fields::FirstId => Read::FirstId(first.flatten()),
             _ => Read::Other,
@@ -390,12 +425,15 @@ impl<'de> Visitor<'de> for Object {
                     (_, None) => Read::Other,
                 });
             }
+            if key == Key::NUMBER {
+                self.1.set(true);
+            }
             let Some(field) = key.field() else {
-                map.next_value_seed(Object(Fields::Skip))?;
+                map.next_value_seed(Object(Fields::Skip, self.1))?;
                 continue;
             };
             let name = names[field];
-            let value = map.next_value_seed(Object(self.0.of_field(name)))?;
+            let value = map.next_value_seed(Object(self.0.of_field(name), self.1))?;
             keep(self.0, name, value, &mut skim, &mut holder);
         }
         Ok(match self.0 {
@@ -439,6 +477,14 @@ fn keep(fields: Fields, name: &str, value: Read, skim: &mut Skimmed, holder: &mu
         (_, "id") => holder.id = value.into_id(),
         (_, "site_id") => holder.site_id = value.into_id(),
         (_, "event_id") => holder.event_id = value.into_id(),
+        (_, "updated_at") => {
+            holder.updated_at = match value {
+                Read::Text(text) | Read::Number(text) => Some(text),
+                _ => None,
+            }
+        }
+        (_, "event_date") => holder.dates[0] = DateField::of(value),
+        (_, "event_date_iso8601") => holder.dates[1] = DateField::of(value),
         (_, "event_ids") => {
             holder.has_event_ids = true;
             holder.first_event_id = match value {
@@ -557,15 +603,21 @@ fn is_booking(object: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tripleseat::event::date;
+    use crate::tripleseat::id_string;
     use serde_json::json;
+
+    /// What a delivery reads as: the trigger, the event id, the site id, the key (for
+    /// `UPDATE_EVENT`) and the event's date.
+    type Reading = ([Option<String>; 3], Option<DeliveryKey>, Result<NaiveDate, DateProblem>);
 
     fn delivery(value: Value) -> Delivery {
         Delivery::parse(value.to_string().as_bytes()).unwrap()
     }
 
-    /// The rule read over the whole tree, as `Delivery` read it before it skimmed: the
-    /// trigger, the event id and the site id, or why the body is no delivery.
-    fn over_the_tree(body: &[u8]) -> Result<[Option<String>; 3], DeliveryError> {
+    /// The rules read over the whole tree, as `Delivery` read them before it skimmed,
+    /// or why the body is no delivery.
+    fn over_the_tree(body: &[u8]) -> Result<Reading, DeliveryError> {
         let root = match serde_json::from_slice::<Value>(body) {
             Ok(Value::Object(root)) => root,
             Ok(_) => return Err(DeliveryError::NotAnObject),
@@ -592,14 +644,42 @@ mod tests {
         let site_id = id_string(event.and_then(|e| e.get("site_id")))
             .or_else(|| id_string(booking.and_then(|b| b.get("site_id"))))
             .or_else(|| id_string(root.get("site_id")));
-        Ok([trigger, event_id, site_id])
+        let (id, holder) = match (event, booking) {
+            (Some(event), _) if id_string(event.get("id")).is_some() => (id_string(event.get("id")), event),
+            (_, Some(booking)) => (id_string(booking.get("id")).or_else(|| event_id.clone()), booking),
+            _ => (None, &Value::Null),
+        };
+        let updated_at = match holder.get("updated_at") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => String::new(),
+        };
+        let key = id.map(|id| DeliveryKey::new("UPDATE_EVENT", &id, &updated_at));
+        let date = event.map_or(Err(DateProblem::Missing), |e| {
+            date::event_date([&e["event_date"], &e["event_date_iso8601"]])
+        });
+        Ok(([trigger, event_id, site_id], key, date))
     }
 
     fn assert_reads_as_the_tree(body: &[u8]) {
         let skimmed = Delivery::parse(body).map(|d| {
+            // The event read straight from the body is the one read from the tree.
+            if let Some(typed) = d.typed_event() {
+                let tree = d.event().and_then(WireEvent::read);
+                assert_eq!(
+                    format!("{:?}", Some(typed)),
+                    format!("{tree:?}"),
+                    "{}",
+                    String::from_utf8_lossy(body)
+                );
+            }
             // The tree is there whenever it is asked for, whatever the trigger.
-            let _ = (d.event(), d.booking(), d.key("UPDATE_EVENT"));
-            [d.trigger(), d.event_id(), d.site_id()]
+            let _ = (d.event(), d.booking());
+            (
+                [d.trigger(), d.event_id(), d.site_id()],
+                d.key("UPDATE_EVENT"),
+                d.event_date(),
+            )
         });
         assert_eq!(skimmed, over_the_tree(body), "{}", String::from_utf8_lossy(body));
     }
