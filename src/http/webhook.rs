@@ -95,7 +95,7 @@ async fn handle(state: Arc<AppState>, mode: Mode, headers: &HeaderMap, body: Bod
 /// Steps 6–14 in a task of their own, under a place among the runs and the deadline.
 async fn run_actionable(
     state: &Arc<AppState>,
-    actionable: Actionable,
+    actionable: Box<Actionable>,
     mode: Mode,
     correlation_id: &str,
     progress: &Arc<Progress>,

@@ -246,7 +246,7 @@ pub enum Screening {
     /// Its verdict, logged and journalled already: most deliveries end here.
     Done(Outcome),
     /// An actionable delivery, for `process`.
-    Actionable(Actionable),
+    Actionable(Box<Actionable>),
 }
 
 /// A delivery past steps 1–5, with what its run had settled by then.
@@ -277,13 +277,13 @@ pub async fn screen(
         arrived,
     );
     match run.screen(incoming).await {
-        Ok((delivery, trigger)) => Screening::Actionable(Actionable {
+        Ok((delivery, trigger)) => Screening::Actionable(Box::new(Actionable {
             delivery,
             trigger,
             mode: run.mode,
             now: run.now,
             is_dry_run: run.is_dry_run,
-        }),
+        })),
         Err(outcome) => {
             run.finish(&outcome).await;
             Screening::Done(outcome)
@@ -294,7 +294,7 @@ pub async fn screen(
 /// Steps 6–14 of a delivery `screen` found actionable; its deadline counts from `arrived`.
 pub async fn process(
     services: Arc<Services>,
-    actionable: Actionable,
+    actionable: Box<Actionable>,
     correlation_id: String,
     progress: Arc<Progress>,
     arrived: Instant,
@@ -305,7 +305,7 @@ pub async fn process(
         mode,
         now,
         is_dry_run,
-    } = actionable;
+    } = *actionable;
     let run = Run::at(&services, mode, correlation_id, progress, (arrived, now), is_dry_run);
     // The rest of the run is a far larger future: on the heap, it is not copied
     // into the task and again as the task starts.
