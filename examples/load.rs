@@ -1083,17 +1083,23 @@ fn render(machine: &Machine, backends: &[Backend], ceiling: &Ceiling, criterion:
            against a real tenant its latency is Revel's, not the connector's.\n\
          * TripleSeat reads are paced to about 9 a second for the whole process, so a burst of webhooks that \
            lack financials is paced by that limit, by design.\n\
-         * Where a non-actionable delivery's time goes (perf on the pinned connector, 1.5 KB bodies): about a \
-           quarter in the kernel's loopback TCP, under a tenth in reading the body's trigger and ids \
-           (`tripleseat::delivery` checks the whole body as a full parse would but builds no tree; on the 7.5 KB \
-           fixture body it was a quarter), a few per cent in the HMAC, and the rest spread thin over hyper, tokio \
-           (the run's own task and its deadline timer), copying and allocation, none above 8 %. Journal rows leave \
-           in multi-row statements after a 5 ms linger: one row per statement and per commit had cost about a \
-           third of the core in hops to SQLite's thread and back.\n\
-         * A TOO_EARLY delivery builds the body's whole tree (the pipeline hands the event on as a \
-           `serde_json::Value`, and clones it), asks the store whether its key is settled (one round trip, for \
-           SQLite a hop to its thread), and settles it: allocation was a third of its CPU under glibc's malloc, \
-           hence mimalloc.\n\
+         * A delivery that stops at steps 1–5 (kill switch, body, signature, JSON, trigger) is answered in the \
+           request's own task: no task of its own, no deadline timer (a panic there is still `INTERNAL_ERROR`). \
+           Only an actionable one is handed to a task under the deadline.\n\
+         * Journal rows are the largest cost left on the cheap paths: every run writes one (SPEC 17), and on \
+           SQLite the insert runs on the server's own core. They leave after a 5 ms linger in multi-row \
+           statements of fixed sizes (64, 8 and 1 rows), each prepared once per connection; statements whose \
+           text grew with the batch were parsed anew every time, and numbered parameters cost SQLite a scan of \
+           every name per value bound. With the journal switched off in a trial, the kill switch ran at 0.95 × \
+           the ceiling and a non-actionable delivery at 0.53 ×.\n\
+         * Where a non-actionable delivery's time goes (perf on the pinned connector, 1.5 KB bodies): the \
+           kernel's loopback TCP, the journal row (above), reading the body's trigger and ids \
+           (`tripleseat::delivery` checks the whole body as a full parse would but builds no tree), the HMAC, \
+           hyper, copying and allocation.\n\
+         * A TOO_EARLY delivery is skimmed like any other (its key and date are kept, no tree is built), asks \
+           the store whether its key is settled (one round trip, for SQLite a hop to its thread), and settles \
+           it. A run past the gate reads the event straight from the body into its typed form; the tree is \
+           built only to merge a payload that lacks financials with the API's event.\n\
          * Idle memory: most of the idle resident set is the binary's own code and data pages (`RssFile` in \
            `/proc/<pid>/status`, about 11.5 MiB of a 16 MB binary), shared and reclaimable; the process's own \
            memory (`RssAnon`) is about 3.5 MiB: one tokio worker per core, the log writer's queue (16,384 lines, \
