@@ -9,6 +9,8 @@
 
 /// The admin API and operator console, behind `ADMIN_TOKEN`.
 pub mod admin;
+/// Reads shared by callers that ask at once.
+pub mod coalesce;
 /// Typed configuration from the environment, checked once at startup.
 pub mod config;
 /// SendGrid client, background outbox and message templates.

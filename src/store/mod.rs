@@ -31,6 +31,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::SqlitePool;
 
+use crate::coalesce::{Batched, Coalesced};
 use crate::secret::Secret;
 
 /// Runs `$body` with `$pool` bound to whichever pool the store has. The body is
@@ -102,6 +103,7 @@ pub enum StoreError {
     Timeout,
 }
 
+#[derive(Clone)]
 pub(crate) enum Backend {
     Sqlite(SqlitePool),
     Postgres(PgPool),
@@ -111,19 +113,10 @@ pub struct Store {
     pub(crate) backend: Backend,
     instance_id: String,
     description: String,
-    pings: Pings,
-}
-
-/// Pings shared by callers that ask at once (`/health` under load): a caller takes the
-/// answer of a ping that began after it asked, else sends one of its own. So every
-/// answer is at least as fresh as the question, and a hundred probes at once cost one
-/// round trip, not a hundred.
-#[derive(Default)]
-struct Pings {
-    /// The number of pings begun so far.
-    begun: std::sync::atomic::AtomicU64,
-    /// One ping at a time, and the last one's number and answer.
-    last: tokio::sync::Mutex<(u64, bool)>,
+    /// Pings shared by callers that ask at once.
+    pings: Coalesced<bool>,
+    /// Delivery keys asked at once, looked up together (`delivery_keys`).
+    settled_lookups: Batched<String, Result<bool, StoreError>>,
 }
 
 /// How long any one store call may take before it counts as unavailable.
@@ -145,19 +138,13 @@ impl Store {
 
     /// A round trip begun after the call: true when the database answers within a second.
     pub async fn ping(&self) -> bool {
-        use std::sync::atomic::Ordering;
-        let asked = self.pings.begun.load(Ordering::SeqCst);
-        let mut last = self.pings.last.lock().await;
-        if last.0 > asked {
-            return last.1;
-        }
-        let number = self.pings.begun.fetch_add(1, Ordering::SeqCst) + 1;
-        let ping = async { on_pool!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.is_ok()) };
-        let answer = tokio::time::timeout(Duration::from_secs(1), ping)
-            .await
-            .unwrap_or(false);
-        *last = (number, answer);
-        answer
+        let ping = || async {
+            let ping = async { on_pool!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.is_ok()) };
+            tokio::time::timeout(Duration::from_secs(1), ping)
+                .await
+                .unwrap_or(false)
+        };
+        self.pings.get(ping).await
     }
 
     /// Closes every connection (shutdown).

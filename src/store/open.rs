@@ -8,7 +8,9 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
-use super::{migrations, Backend, Pings, Store, StoreTarget};
+use super::delivery_keys::settled_lookups;
+use super::{migrations, Backend, Store, StoreTarget};
+use crate::coalesce::Coalesced;
 use crate::secret::Secret;
 
 /// Startup could not open or migrate the store. The message never holds the password.
@@ -30,10 +32,11 @@ impl Store {
             StoreTarget::Postgres(url) => Backend::Postgres(open_postgres(url).await?),
         };
         let store = Store {
+            settled_lookups: settled_lookups(backend.clone()),
             backend,
             instance_id: format!("inst-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
             description,
-            pings: Pings::default(),
+            pings: Coalesced::default(),
         };
         migrations::apply(&store)
             .await

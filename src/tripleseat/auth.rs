@@ -26,12 +26,13 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::pacer::Pacer;
+use crate::coalesce::Coalesced;
 use crate::config::TripleseatConfig;
 use crate::metrics::{Metrics, Upstream};
 use crate::secret::Secret;
 use crate::store::leases::Lease;
 use crate::store::tripleseat_tokens::{FreshTokens, StoredTokens};
-use crate::store::{now_ms, Store};
+use crate::store::{now_ms, Store, StoreError};
 use crate::upstream::{send_counted, Failure};
 
 use super::failure::{transport_failure, TripleseatError};
@@ -174,6 +175,8 @@ pub struct Authorizer {
     client_token: Mutex<Option<ClientToken>>,
     denied: std::sync::Mutex<[Option<Instant>; 3]>,
     in_use: std::sync::Mutex<Option<ReadWay>>,
+    /// Whether the store holds authorization-code tokens, read once for callers at once.
+    has_tokens: Coalesced<Result<bool, StoreError>>,
 }
 
 /// What `/health` and the console show.
@@ -230,6 +233,7 @@ impl Authorizer {
             client_token: Mutex::new(None),
             denied: std::sync::Mutex::new([None; 3]),
             in_use: std::sync::Mutex::new(None),
+            has_tokens: Coalesced::default(),
         }
     }
 
@@ -518,10 +522,11 @@ impl Authorizer {
         let authorization_code = if self.client.is_none() {
             "not configured"
         } else {
-            match self.store.tripleseat_tokens().await {
-                Ok(Some(_)) if refused_lately => "refused",
-                Ok(Some(_)) => "connected",
-                Ok(None) => "not connected",
+            let read = || async { self.store.tripleseat_tokens().await.map(|tokens| tokens.is_some()) };
+            match self.has_tokens.get(read).await {
+                Ok(true) if refused_lately => "refused",
+                Ok(true) => "connected",
+                Ok(false) => "not connected",
                 Err(_) => "unknown",
             }
         };

@@ -566,6 +566,13 @@ async fn batches_round_trip(store: &connector::store::Store) {
         assert!(store.is_key_settled(&key(n)).await.unwrap(), "key {n}");
     }
     assert!(!store.is_key_settled(&key(20)).await.unwrap());
+    // Many asked at once are looked up together, each answered for itself.
+    let keys: Vec<DeliveryKey> = (0..600).map(|n| key(n % 40)).collect();
+    let answers = futures::future::join_all(keys.iter().map(|k| store.is_key_settled(k))).await;
+    for (n, answer) in answers.into_iter().enumerate() {
+        let n = n % 40;
+        assert_eq!(answer.unwrap(), (1..20).contains(&n), "key {n}");
+    }
 }
 
 #[tokio::test]

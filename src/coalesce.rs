@@ -1,0 +1,138 @@
+//! Reads shared by callers that ask at once, so that a hundred callers cost one round
+//! trip, not a hundred:
+//!
+//! * `Coalesced`: the same question (`/health` under load). A caller takes the answer
+//!   of a read that began after it asked, else makes one of its own, so every answer
+//!   is at least as fresh as the question.
+//! * `Batched`: a question each (is this delivery key settled?). The questions asked
+//!   while one batch is under way are answered together by the next, so none waits
+//!   longer than for one batch before its own, and an idle caller not at all.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::{mpsc, oneshot};
+
+pub struct Coalesced<T> {
+    /// The number of reads begun so far.
+    begun: AtomicU64,
+    /// One read at a time, and the last one's number and answer.
+    last: tokio::sync::Mutex<(u64, Option<T>)>,
+}
+
+impl<T> Default for Coalesced<T> {
+    fn default() -> Self {
+        Coalesced {
+            begun: AtomicU64::new(0),
+            last: tokio::sync::Mutex::new((0, None)),
+        }
+    }
+}
+
+impl<T: Clone> Coalesced<T> {
+    /// The answer of a `read` begun after this call: another caller's, or this one's.
+    pub async fn get<F: Future<Output = T>>(&self, read: impl FnOnce() -> F) -> T {
+        let asked = self.begun.load(Ordering::SeqCst);
+        let mut last = self.last.lock().await;
+        if let (true, Some(answer)) = (last.0 > asked, &last.1) {
+            return answer.clone();
+        }
+        let number = self.begun.fetch_add(1, Ordering::SeqCst) + 1;
+        let answer = read().await;
+        *last = (number, Some(answer.clone()));
+        answer
+    }
+}
+
+/// Questions of type `K` answered a batch at a time by a task of its own.
+pub struct Batched<K, V> {
+    asking: mpsc::Sender<(K, oneshot::Sender<V>)>,
+}
+
+impl<K: Send + 'static, V: Send + 'static> Batched<K, V> {
+    /// Starts the task: `answer` gets up to `most` questions at once and returns their
+    /// answers in the same order. The task ends when the `Batched` is dropped.
+    pub fn start<F, Fut>(most: usize, mut answer: F) -> Batched<K, V>
+    where
+        F: FnMut(Vec<K>) -> Fut + Send + 'static,
+        Fut: Future<Output = Vec<V>> + Send,
+    {
+        let (asking, mut asked) = mpsc::channel::<(K, oneshot::Sender<V>)>(most * 16);
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(most);
+            while asked.recv_many(&mut batch, most).await > 0 {
+                let (questions, callers): (Vec<K>, Vec<oneshot::Sender<V>>) = batch.drain(..).unzip();
+                for (caller, answer) in callers.into_iter().zip(answer(questions).await) {
+                    let _ = caller.send(answer);
+                }
+            }
+        });
+        Batched { asking }
+    }
+
+    /// The answer to `question`; `None` when the task has ended (or gave no answer).
+    pub async fn ask(&self, question: K) -> Option<V> {
+        let (caller, answered) = oneshot::channel();
+        self.asking.send((question, caller)).await.ok()?;
+        answered.await.ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn callers_at_once_share_reads_and_none_gets_an_answer_older_than_its_question() {
+        let shared = Arc::new(Coalesced::<usize>::default());
+        let reads = Arc::new(AtomicUsize::new(0));
+        let read = |reads: Arc<AtomicUsize>| async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            reads.fetch_add(1, Ordering::SeqCst) + 1
+        };
+        let callers: Vec<_> = (0..100)
+            .map(|_| {
+                let (shared, reads) = (Arc::clone(&shared), Arc::clone(&reads));
+                tokio::spawn(async move {
+                    let before = reads.load(Ordering::SeqCst);
+                    let answer = shared.get(|| read(Arc::clone(&reads))).await;
+                    (before, answer)
+                })
+            })
+            .collect();
+        for caller in callers {
+            let (before, answer) = caller.await.unwrap();
+            assert!(answer > before, "read {answer} had finished before the question");
+        }
+        let made = reads.load(Ordering::SeqCst);
+        assert!((1..=2).contains(&made), "{made} reads for 100 callers at once");
+        // A later caller never takes an answer from before it asked.
+        let later = shared.get(|| read(Arc::clone(&reads))).await;
+        assert_eq!(later, made + 1);
+    }
+
+    #[tokio::test]
+    async fn questions_asked_at_once_are_answered_in_few_batches_each_its_own_answer() {
+        let batches = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&batches);
+        let doubling = Batched::start(64, move |questions: Vec<u64>| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async move {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                questions.into_iter().map(|q| q * 2).collect()
+            }
+        });
+        let answers = futures_util::future::join_all((0..200).map(|q| doubling.ask(q))).await;
+        let expected: Vec<Option<u64>> = (0..200).map(|q| Some(q * 2)).collect();
+        assert_eq!(answers, expected);
+        let made = batches.load(Ordering::SeqCst);
+        assert!(
+            (4..=8).contains(&made),
+            "{made} batches for 200 questions, 64 at most each"
+        );
+        assert_eq!(doubling.ask(21).await, Some(42), "a lone question is answered at once");
+    }
+}
