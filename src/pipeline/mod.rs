@@ -18,6 +18,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::Value;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::config::Config;
 use crate::email::outbox::Outbox;
@@ -263,7 +264,7 @@ pub struct Actionable {
 /// HTTP layer runs them in the request's own task; only an actionable delivery gets
 /// a task and a deadline of its own.
 pub async fn screen(
-    services: &Services,
+    services: &Arc<Services>,
     incoming: Incoming,
     correlation_id: &str,
     progress: &Arc<Progress>,
@@ -306,12 +307,18 @@ pub async fn process(
         now,
         is_dry_run,
     } = *actionable;
+    // The switches again: an operator may have flipped one while this delivery waited
+    // for its place, and a switch may only make the run safer.
+    let is_dry_run = is_dry_run || services.switches.is_dry_run();
     let run = Run::at(&services, mode, correlation_id, progress, (arrived, now), is_dry_run);
-    // The rest of the run is a far larger future: on the heap, it is not copied
-    // into the task and again as the task starts.
-    let outcome = Box::pin(run.actionable(delivery, trigger))
-        .await
-        .unwrap_or_else(|stop| stop);
+    let outcome = match guards::connector_enabled(&services.switches) {
+        // The rest of the run is a far larger future: on the heap, it is not copied
+        // into the task and again as the task starts.
+        Ok(()) => Box::pin(run.actionable(delivery, trigger))
+            .await
+            .unwrap_or_else(|stop| stop),
+        Err(stop) => stop, // CONNECTOR_DISABLED
+    };
     run.finish(&outcome).await;
     outcome
 }
@@ -319,7 +326,7 @@ pub async fn process(
 /// The verdict of a run the HTTP layer stopped at its deadline (or that panicked):
 /// logged, journalled and emailed here, once, as the run itself would have.
 pub async fn record_taken_over(
-    services: &Services,
+    services: &Arc<Services>,
     mode: Mode,
     correlation_id: &str,
     progress: &Arc<Progress>,
@@ -378,7 +385,7 @@ pub async fn process_replay(
 /// One run's context. Dry runs get no outbox and no write permit, and their
 /// idempotency claims cannot settle: nobody has to remember to check a flag.
 struct Run<'a> {
-    services: &'a Services,
+    services: &'a Arc<Services>,
     config: &'a Config,
     mode: Mode,
     is_dry_run: bool,
@@ -393,12 +400,12 @@ struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    fn new(services: &'a Services, mode: Mode, correlation_id: String, progress: Arc<Progress>) -> Run<'a> {
+    fn new(services: &'a Arc<Services>, mode: Mode, correlation_id: String, progress: Arc<Progress>) -> Run<'a> {
         Run::starting_at(services, mode, correlation_id, progress, Instant::now())
     }
 
     fn starting_at(
-        services: &'a Services,
+        services: &'a Arc<Services>,
         mode: Mode,
         correlation_id: String,
         progress: Arc<Progress>,
@@ -414,7 +421,7 @@ impl<'a> Run<'a> {
 
     /// A run that started at `started` (the clock then read `now`).
     fn at(
-        services: &'a Services,
+        services: &'a Arc<Services>,
         mode: Mode,
         correlation_id: String,
         progress: Arc<Progress>,
@@ -863,14 +870,14 @@ impl<'a> Run<'a> {
         self.services.metrics.pipeline_ran(self.started.elapsed());
         self.journal(outcome, &facts, answered);
         let may_email = self.mode != Mode::Signed || facts.signature_verified;
-        if let Some(outbox) = self.outbox.filter(|_| may_email && outcome.warrants_failure_email()) {
-            Box::pin(self.email_failure(outbox, outcome, &facts)).await;
+        if self.outbox.is_some() && may_email && outcome.warrants_failure_email() {
+            self.email_failure(outcome, &facts).await;
         }
     }
 
     /// Queues the failure email for `outcome`, unless this failure of this event was
     /// reported already.
-    async fn email_failure(&self, outbox: &Outbox, outcome: &Outcome, facts: &Facts) {
+    async fn email_failure(&self, outcome: &Outcome, facts: &Facts) {
         let (unmatched, partial, duplicates): (&[String], Option<&str>, &[String]) = match outcome {
             Outcome::ItemsUnmatched { names } => (names, None, &[]),
             Outcome::RevelPartialOrder { order_id, .. } => (&[], Some(order_id), &[]),
@@ -895,45 +902,52 @@ impl<'a> Run<'a> {
             Some(detail) => format!("{reason}/{}", notice_digest(detail)),
             None => reason.to_string(),
         };
-        if !self.is_first_notice(event_id, &notice).await {
-            tracing::info!(
-                "Email: this failure of this event was reported already (once a day from the sweep, once in {} minutes otherwise)",
-                FAILURE_EMAIL_WINDOW.as_secs() / 60
-            );
-            return;
-        }
-        outbox
-            .enqueue(templates::failure(&templates::Failed {
-                reason,
-                explanation: outcome.explanation(),
-                event_id: facts.event_id.as_deref(),
-                event_name: facts.event_name.as_deref(),
-                location: facts.location_name.as_deref(),
-                correlation_id: &self.correlation_id,
-                unmatched_items: unmatched,
-                partial_order_id: partial,
-                duplicate_order_ids: duplicates,
-                detail: detail.as_deref(),
-            }))
-            .await;
+        let message = templates::failure(&templates::Failed {
+            reason,
+            explanation: outcome.explanation(),
+            event_id: facts.event_id.as_deref(),
+            event_name: facts.event_name.as_deref(),
+            location: facts.location_name.as_deref(),
+            correlation_id: &self.correlation_id,
+            unmatched_items: unmatched,
+            partial_order_id: partial,
+            duplicate_order_ids: duplicates,
+            detail: detail.as_deref(),
+        });
+        let (services, period, event_id) = (Arc::clone(self.services), self.notice_period(), event_id.to_string());
+        let queue = async move {
+            let Some(outbox) = services.outbox.as_ref() else { return };
+            if !services
+                .store
+                .is_first_notice(&period, &event_id, &notice)
+                .await
+                .unwrap_or(true)
+            {
+                tracing::info!(
+                    "Email: this failure of this event was reported already (once a day from the sweep, once in {} minutes otherwise)",
+                    FAILURE_EMAIL_WINDOW.as_secs() / 60
+                );
+                return;
+            }
+            outbox.enqueue(message).await;
+        };
+        // Awaited, so the email is queued before the answer goes out; in a task of its
+        // own, so a request whose future is dropped (steps 1–5 run in the request's
+        // task) cannot stop it between taking the notice and queueing the email.
+        let _ = tokio::spawn(queue.instrument(tracing::Span::current())).await;
     }
 
-    /// Whether this failure of this event is news: the sweep reports it once a day,
-    /// everything else once per `FAILURE_EMAIL_WINDOW`, across instances. If the store
-    /// cannot say, it is reported.
-    async fn is_first_notice(&self, event_id: &str, reason: &str) -> bool {
-        let period = match self.mode {
+    /// The period a failure is reported once in, across instances: a day for the
+    /// sweep, `FAILURE_EMAIL_WINDOW` otherwise. If the store cannot say whether it was
+    /// reported, it is.
+    fn notice_period(&self) -> String {
+        match self.mode {
             Mode::Sweep => self.now.date_naive().format("%Y-%m-%d").to_string(),
             _ => {
                 let window = crate::store::ms(FAILURE_EMAIL_WINDOW);
                 format!("window-{}", crate::store::now_ms() / window)
             }
-        };
-        self.services
-            .store
-            .is_first_notice(&period, event_id, reason)
-            .await
-            .unwrap_or(true)
+        }
     }
 
     fn journal(&self, outcome: &Outcome, facts: &Facts, answered: Option<&'static str>) {

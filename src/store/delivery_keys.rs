@@ -65,7 +65,9 @@ impl Store {
     /// Whether `key` was settled and has not expired.
     pub async fn is_key_settled(&self, key: &DeliveryKey) -> Result<bool, StoreError> {
         let asked = self.settled_lookups.ask(key.as_str().to_string());
-        match tokio::time::timeout(CALL_BOUND, asked).await {
+        // A lookup may wait behind the query under way, then run in the next: each of
+        // the two is bounded by `CALL_BOUND` already; this is the backstop.
+        match tokio::time::timeout(CALL_BOUND * 2, asked).await {
             Ok(Some(answer)) => answer,
             Ok(None) => Err(StoreError::Unavailable("the store is closed".into())),
             Err(_) => Err(StoreError::Timeout),
