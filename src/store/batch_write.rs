@@ -17,12 +17,16 @@ macro_rules! journal_columns {
     };
 }
 
-fn settle_keys(rows: &str) -> String {
-    format!(
-        "INSERT INTO delivery_keys (delivery_key, settled_at_ms, expires_at_ms) {rows} \
-         ON CONFLICT (delivery_key) DO UPDATE SET settled_at_ms = excluded.settled_at_ms, \
-         expires_at_ms = excluded.expires_at_ms"
-    )
+/// Settles keys: this, the `(key, settled_at_ms, expires_at_ms)` rows, then the conflict clause.
+macro_rules! settle_keys {
+    ($($rows:expr),+) => {
+        concat!(
+            "INSERT INTO delivery_keys (delivery_key, settled_at_ms, expires_at_ms) ",
+            $($rows,)+
+            " ON CONFLICT (delivery_key) DO UPDATE SET settled_at_ms = excluded.settled_at_ms, \
+             expires_at_ms = excluded.expires_at_ms"
+        )
+    };
 }
 
 /// The row counts of SQLite's statements: a batch is written as so many of the
@@ -45,7 +49,7 @@ fn sqlite_statements() -> &'static SqliteStatements {
                 placeholders(rows, 16)
             )
         }),
-        keys: SQLITE_ROWS.map(|rows| settle_keys(&format!("VALUES {}", placeholders(rows, 3)))),
+        keys: SQLITE_ROWS.map(|rows| format!(settle_keys!("VALUES {}"), placeholders(rows, 3))),
     })
 }
 
@@ -78,12 +82,9 @@ const POSTGRES_JOURNAL: &str = concat!(
      $15::text[], $16::text[])"
 );
 /// `$1`: the keys, `$3`: their expiries, `$2`: when they were settled.
-fn postgres_keys() -> &'static str {
-    static STATEMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    STATEMENT.get_or_init(|| {
-        settle_keys("SELECT settled.key, $2, settled.expires_at_ms FROM UNNEST($1::text[], $3::bigint[]) AS settled (key, expires_at_ms)")
-    })
-}
+const POSTGRES_KEYS: &str = settle_keys!(
+    "SELECT settled.key, $2, settled.expires_at_ms FROM UNNEST($1::text[], $3::bigint[]) AS settled (key, expires_at_ms)"
+);
 
 /// One statement may not touch a key twice (PostgreSQL's upsert refuses): the last of
 /// a key's settlements is the one a row at a time would have left.
@@ -131,7 +132,7 @@ impl Store {
                     let mut tx = pool.begin().await?;
                     if !keys.is_empty() {
                         let (names, expiries): (Vec<&str>, Vec<i64>) = keys.iter().copied().unzip();
-                        sqlx::query(postgres_keys())
+                        sqlx::query(POSTGRES_KEYS)
                             .bind(names)
                             .bind(settled_at)
                             .bind(expiries)
