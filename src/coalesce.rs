@@ -2,44 +2,78 @@
 //! trip, not a hundred:
 //!
 //! * `Coalesced`: the same question (`/health` under load). A caller takes the answer
-//!   of a read that began after it asked, else makes one of its own, so every answer
-//!   is at least as fresh as the question.
+//!   of a read that began after it asked, or at most `max_age` before, else makes one
+//!   of its own.
 //! * `Batched`: a question each (is this delivery key settled?). The questions asked
 //!   while one batch is under way are answered together by the next, so none waits
 //!   longer than for one batch before its own, and an idle caller not at all.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 
 pub struct Coalesced<T> {
+    /// How long before a question a read may have begun and still answer it.
+    max_age: Duration,
     /// The number of reads begun so far.
     begun: AtomicU64,
-    /// One read at a time, and the last one's number and answer.
-    last: tokio::sync::Mutex<(u64, Option<T>)>,
+    /// One read at a time, and the last one's number, start and answer.
+    last: tokio::sync::Mutex<Option<Read<T>>>,
+}
+
+struct Read<T> {
+    number: u64,
+    began: Instant,
+    answer: T,
 }
 
 impl<T> Default for Coalesced<T> {
+    /// Answers never older than the question.
     fn default() -> Self {
+        Coalesced::within(Duration::ZERO)
+    }
+}
+
+impl<T> Coalesced<T> {
+    /// Answers from reads begun at most `max_age` before the question (or after it).
+    pub fn within(max_age: Duration) -> Self {
         Coalesced {
+            max_age,
             begun: AtomicU64::new(0),
-            last: tokio::sync::Mutex::new((0, None)),
+            last: tokio::sync::Mutex::new(None),
         }
+    }
+
+    /// Drops the last answer: the thing read has just changed here.
+    pub async fn forget(&self) {
+        *self.last.lock().await = None;
     }
 }
 
 impl<T: Clone> Coalesced<T> {
-    /// The answer of a `read` begun after this call: another caller's, or this one's.
+    /// The answer of a `read` begun after this call or at most `max_age` before it:
+    /// another caller's, or this one's.
     pub async fn get<F: Future<Output = T>>(&self, read: impl FnOnce() -> F) -> T {
         let asked = self.begun.load(Ordering::SeqCst);
+        let asked_at = Instant::now();
         let mut last = self.last.lock().await;
-        if let (true, Some(answer)) = (last.0 > asked, &last.1) {
-            return answer.clone();
+        if let Some(done) = last.as_ref() {
+            let young = !self.max_age.is_zero() && asked_at.saturating_duration_since(done.began) <= self.max_age;
+            if done.number > asked || young {
+                return done.answer.clone();
+            }
         }
         let number = self.begun.fetch_add(1, Ordering::SeqCst) + 1;
+        let began = Instant::now();
         let answer = read().await;
-        *last = (number, Some(answer.clone()));
+        *last = Some(Read {
+            number,
+            began,
+            answer: answer.clone(),
+        });
         answer
     }
 }
@@ -112,6 +146,24 @@ mod tests {
         // A later caller never takes an answer from before it asked.
         let later = shared.get(|| read(Arc::clone(&reads))).await;
         assert_eq!(later, made + 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_answer_within_its_age_is_shared_and_an_older_or_forgotten_one_is_read_again() {
+        let shared = Coalesced::<u32>::within(Duration::from_secs(1));
+        let reads = AtomicUsize::new(0);
+        let read = || async {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            reads.fetch_add(1, Ordering::SeqCst) as u32 + 1
+        };
+        assert_eq!(shared.get(read).await, 1);
+        tokio::time::advance(Duration::from_millis(900)).await;
+        assert_eq!(shared.get(read).await, 1, "begun 910 ms before: young enough");
+        tokio::time::advance(Duration::from_millis(200)).await;
+        assert_eq!(shared.get(read).await, 2, "begun 1.11 s before: read again");
+        shared.forget().await;
+        assert_eq!(shared.get(read).await, 3, "forgotten: read again");
+        assert_eq!(reads.load(Ordering::SeqCst), 3);
     }
 
     #[tokio::test]

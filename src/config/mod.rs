@@ -201,12 +201,8 @@ impl Config {
     }
 
     /// `ALLOWED_LOCATIONS` as answers show it: the site ids, or `"UNRESTRICTED"` when empty.
-    pub fn allowed_locations_view(&self) -> serde_json::Value {
-        if self.allowed_locations.is_empty() {
-            serde_json::json!("UNRESTRICTED")
-        } else {
-            serde_json::json!(self.allowed_locations)
-        }
+    pub fn allowed_locations_view(&self) -> AllowedLocationsView<'_> {
+        AllowedLocationsView(&self.allowed_locations)
     }
 
     /// Whether a TripleSeat site may be processed (`ALLOWED_LOCATIONS` empty = all).
@@ -522,6 +518,21 @@ mod tests {
         let text = format!("{} {:?} {:?}", config.summary(), config.warnings(), config);
         for secret in ["sig-secret-1", "ts-key-2", "rv-key-3", "rv-secret-4", "sg-key-5"] {
             assert!(!text.contains(secret), "{secret} leaked");
+        }
+    }
+}
+
+/// `ALLOWED_LOCATIONS` as `/health` and the console show it: the sites, or
+/// `"UNRESTRICTED"` when it is empty.
+#[derive(Debug, Clone, Copy)]
+pub struct AllowedLocationsView<'a>(&'a BTreeSet<String>);
+
+impl serde::Serialize for AllowedLocationsView<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.0.is_empty() {
+            serializer.serialize_str("UNRESTRICTED")
+        } else {
+            serializer.collect_seq(self.0)
         }
     }
 }

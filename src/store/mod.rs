@@ -113,7 +113,7 @@ pub struct Store {
     pub(crate) backend: Backend,
     instance_id: String,
     description: String,
-    /// Pings shared by callers that ask at once.
+    /// Pings shared by callers that ask within `HEALTH_AGE` of one another.
     pings: Coalesced<bool>,
     /// Delivery keys asked at once, looked up together (`delivery_keys`).
     settled_lookups: Batched<String, Result<bool, StoreError>>,
@@ -121,6 +121,10 @@ pub struct Store {
 
 /// How long any one store call may take before it counts as unavailable.
 const CALL_BOUND: Duration = Duration::from_secs(5);
+
+/// How old the store's state in `/health` may be: probes under load share one round
+/// trip a second instead of keeping the database busy answering them.
+pub const HEALTH_AGE: Duration = Duration::from_secs(1);
 impl Store {
     /// This process's id, as leases and the journal name it.
     pub fn instance_id(&self) -> &str {
@@ -136,7 +140,8 @@ impl Store {
         matches!(self.backend, Backend::Postgres(_))
     }
 
-    /// A round trip begun after the call: true when the database answers within a second.
+    /// A round trip begun at most `HEALTH_AGE` before the call: true when the database
+    /// answered it within a second.
     pub async fn ping(&self) -> bool {
         let ping = || async {
             let ping = async { on_pool!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.is_ok()) };

@@ -36,7 +36,7 @@ impl Store {
             backend,
             instance_id: format!("inst-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
             description,
-            pings: Coalesced::default(),
+            pings: Coalesced::within(super::HEALTH_AGE),
         };
         migrations::apply(&store)
             .await

@@ -175,7 +175,8 @@ pub struct Authorizer {
     client_token: Mutex<Option<ClientToken>>,
     denied: std::sync::Mutex<[Option<Instant>; 3]>,
     in_use: std::sync::Mutex<Option<ReadWay>>,
-    /// Whether the store holds authorization-code tokens, read once for callers at once.
+    /// Whether the store holds authorization-code tokens, read once for callers within
+    /// `HEALTH_AGE` of one another (consent given here shows at once).
     has_tokens: Coalesced<Result<bool, StoreError>>,
 }
 
@@ -233,7 +234,7 @@ impl Authorizer {
             client_token: Mutex::new(None),
             denied: std::sync::Mutex::new([None; 3]),
             in_use: std::sync::Mutex::new(None),
-            has_tokens: Coalesced::default(),
+            has_tokens: Coalesced::within(crate::store::HEALTH_AGE),
         }
     }
 
@@ -508,6 +509,7 @@ impl Authorizer {
             .connect_tripleseat(&fresh)
             .await
             .map_err(|_| ConsentError::Store)?;
+        self.has_tokens.forget().await;
         self.set_code(CodeCache::Empty);
         self.denied.lock().expect("invariant: never locked across a panic")[ReadWay::AuthorizationCode.index()] = None;
         tracing::info!("TripleSeat: consent given; reads use the authorization code from now on");

@@ -334,6 +334,23 @@ impl TestApp {
             .expect("the app answers")
     }
 
+    /// `/health` once `field` shows `expected`: the store's state there may be up to a
+    /// second old.
+    pub async fn health_showing(&self, field: &str, expected: Value) -> Value {
+        let started = std::time::Instant::now();
+        loop {
+            let health: Value = self.get("/health").await.json().await.expect("/health is JSON");
+            if health[field] == expected {
+                return health;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "/health never showed {field}: {expected}: {health}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Orders the fake Revel holds.
     pub fn orders(&self) -> Vec<Value> {
         self.fakes.revel.orders()

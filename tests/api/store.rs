@@ -443,8 +443,7 @@ async fn with_postgres_down_nothing_is_written_and_the_sweep_recovers_once_it_is
         .await
         .assert_reason("TRIGGER_TYPE_NOT_ACTIONABLE");
     assert_eq!(app.fakes.revel.write_calls(), writes_before, "nothing reached Revel");
-    let health: Value = app.get("/health").await.json().await.unwrap();
-    assert_eq!(health["store"], json!("unavailable"));
+    app.health_showing("store", json!("unavailable")).await;
     app.fakes.tripleseat.put_event(paid_event());
     let during = app.sweeper.run_once().await;
     assert!(during.store_unavailable && during.injected == 0, "{during:?}");
@@ -454,8 +453,7 @@ async fn with_postgres_down_nothing_is_written_and_the_sweep_recovers_once_it_is
     let after = app.sweeper.run_once().await;
     assert_eq!(after.injected, 1, "{after:?}");
     assert_eq!(app.orders().len(), 1);
-    let health: Value = app.get("/health").await.json().await.unwrap();
-    assert_eq!(health["store"], json!("ok"));
+    app.health_showing("store", json!("ok")).await;
     // The journal's filters work on PostgreSQL too.
     let query = JournalQuery {
         event_id: Some("61234567".into()),
