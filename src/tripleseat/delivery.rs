@@ -6,7 +6,9 @@
 //! `parse` reads the body in one pass that checks it exactly as a full parse into
 //! `serde_json::Value` would (the same deserializer, with the same rules for strings,
 //! numbers, nesting and trailing bytes) but keeps only those fields and builds nothing
-//! else. A run past the gate reads the event into its typed form straight from the
+//! else. The values it does not keep are skipped with serde's `IgnoredAny` unless the
+//! body holds one of the few things such a skip checks less than a parse does
+//! (`skips_as_a_full_parse_reads`); then they are read in full. A run past the gate reads the event into its typed form straight from the
 //! body (`typed_event`); the tree is built only if `event` or `booking` is asked for.
 
 use std::cell::Cell;
@@ -14,7 +16,8 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use chrono::NaiveDate;
-use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::event::date::{parse_event_date, DateProblem};
@@ -71,7 +74,7 @@ impl Delivery {
             return Err(DeliveryError::InvalidJson);
         };
         let mut deserializer = serde_json::Deserializer::from_str(text);
-        let skim = match Skimmed::read(&mut deserializer).and_then(|skim| deserializer.end().map(|()| skim)) {
+        let skim = match Skimmed::read(text, &mut deserializer).and_then(|skim| deserializer.end().map(|()| skim)) {
             Ok(Some(skim)) => skim,
             Ok(None) => return Err(DeliveryError::NotAnObject),
             Err(_) => return Err(DeliveryError::InvalidJson),
@@ -255,14 +258,18 @@ impl Holder {
 impl Skimmed {
     /// The body's fields; `None` when it is JSON but not an object.
     fn read<'de>(
+        text: &'de str,
         deserializer: &mut serde_json::Deserializer<serde_json::de::StrRead<'de>>,
     ) -> serde_json::Result<Option<Skimmed>> {
-        let late_number_key = Cell::new(false);
+        let pass = Pass {
+            late_number_key: Cell::new(false),
+            quick_skips: skips_as_a_full_parse_reads(text),
+        };
         deserializer
-            .deserialize_any(Object(Fields::Root, &late_number_key))
+            .deserialize_any(Object(Fields::Root, &pass))
             .map(|read| match read {
                 Read::Root(skim) => Some(Skimmed {
-                    late_number_key: late_number_key.get(),
+                    late_number_key: pass.late_number_key.get(),
                     ..*skim
                 }),
                 _ => None,
@@ -351,15 +358,54 @@ impl Read {
     }
 }
 
+/// What one skim of a body shares between its values.
+struct Pass {
+    /// Set when an object holds serde_json's number key after another key.
+    late_number_key: Cell<bool>,
+    /// Values skipped with serde's `IgnoredAny`: the body holds nothing on which it
+    /// and a full parse could disagree (`skips_as_a_full_parse_reads`).
+    quick_skips: bool,
+}
+
 /// Reads one value as its `Fields` say: any JSON value, checked in full.
-struct Object<'a>(Fields, &'a Cell<bool>);
+struct Object<'a>(Fields, &'a Pass);
 
 impl<'de> DeserializeSeed<'de> for Object<'_> {
     type Value = Read;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Read, D::Error> {
+        if let (Fields::Skip, true) = (self.0, self.1.quick_skips) {
+            return IgnoredAny::deserialize(deserializer).map(|_| Read::Other);
+        }
         deserializer.deserialize_any(self)
     }
+}
+
+/// Whether skipping a value with `IgnoredAny` (serde_json's `ignore_value`) checks it
+/// exactly as a full parse into `Value` does. It checks the same grammar, strings
+/// (control characters, escapes) and numbers, but three things less, so a body that
+/// may hold any of them is read in full:
+/// * it does not pair `\u` escapes of UTF-16 surrogates (a lone one fails a parse);
+/// * it does not look at keys, and serde_json's number key (which starts with `$`)
+///   makes a parse read its object as a number;
+/// * it does not count nesting, and a parse stops past 127 levels: a body with no
+///   more than 127 brackets in all cannot nest that deep.
+fn skips_as_a_full_parse_reads(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    if memchr::memchr2_iter(b'{', b'[', bytes).take(128).count() > 127 {
+        return false;
+    }
+    if memchr::memchr2(b'$', b'\\', bytes).is_none() {
+        return true;
+    }
+    if memchr::memmem::find(bytes, b"\"$").is_some() {
+        return false;
+    }
+    !memchr::memmem::find_iter(bytes, b"\\u").any(|at| {
+        let hex = &bytes[at + 2..bytes.len().min(at + 6)];
+        let is_surrogate = matches!(hex, [b'd' | b'D', b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F', ..]);
+        is_surrogate || hex == b"0024"
+    })
 }
 
 impl<'de> Visitor<'de> for Object<'_> {
@@ -426,7 +472,7 @@ impl<'de> Visitor<'de> for Object<'_> {
                 });
             }
             if key == Key::NUMBER {
-                self.1.set(true);
+                self.1.late_number_key.set(true);
             }
             let Some(field) = key.field() else {
                 map.next_value_seed(Object(Fields::Skip, self.1))?;
@@ -725,6 +771,29 @@ mod tests {
             r#"{"object":{"id":5,"event_ids":{}},"event":[1]}"#,
             r#"{"object":{"id":5,"booking":{"event_id":8,"site_id":4}}}"#,
             r#"{"event":{"booking":{"event_ids":[12345678901234567890123],"booking":{"event_id":1}}},"site_id":1.50}"#,
+            // Bad values where the skim only checks them (skipped with `IgnoredAny`).
+            "{\"type\":\"CREATE_LEAD\",\"note\":\"a\x01\"}",
+            "{\"type\":\"CREATE_LEAD\",\"x\":{\"n\x1f\":1}}",
+            r#"{"type":"CREATE_LEAD","x":[1,]}"#,
+            r#"{"type":"CREATE_LEAD","x":{"a":1,}}"#,
+            r#"{"type":"CREATE_LEAD","x":{"a" 1}}"#,
+            r#"{"type":"CREATE_LEAD","x":[1 2]}"#,
+            r#"{"type":"CREATE_LEAD","x":tru}"#,
+            r#"{"type":"CREATE_LEAD","x":[-]}"#,
+            r#"{"type":"CREATE_LEAD","x":[1.]}"#,
+            r#"{"type":"CREATE_LEAD","x":[.5]}"#,
+            r#"{"type":"CREATE_LEAD","x":[1e+]}"#,
+            r#"{"type":"CREATE_LEAD","x":[00]}"#,
+            r#"{"type":"CREATE_LEAD","x":["\u12g4"]}"#,
+            r#"{"type":"CREATE_LEAD","x":{"\u00e9\n\/":[1e999999,-0.0e-7,"\u0000"]}}"#,
+            r#"{"type":"CREATE_LEAD","x":["$5 \\ud800", "\\"]}"#,
+            r#"{"type":"CREATE_LEAD","x":{"\u0024serde_json::private::Number":"x"}}"#,
+            r#"{"type":"CREATE_LEAD","x":{"\u0024serde_json::private::Number":"5"}}"#,
+            r#"{"event":{"id":1,"x":{"\u0024serde_json::private::Number":"5","y":1}}}"#,
+            r#"{"type":"CREATE_LEAD","x":["\uD800"]}"#,
+            r#"{"type":"CREATE_LEAD","x":{"\uDBFF\uDFFF":1}}"#,
+            r#"{"type":"CREATE_LEAD","x":"unterminated}"#,
+            r#"{"type":"CREATE_LEAD","x":[{"a":[{}]}]"#,
         ]
         .iter()
         .map(|body| body.as_bytes().to_vec())
@@ -736,6 +805,32 @@ mod tests {
         .collect();
         for body in &cases {
             assert_reads_as_the_tree(body);
+        }
+    }
+
+    #[test]
+    fn bodies_a_skip_and_a_full_parse_would_disagree_on_are_read_in_full() {
+        let deep = format!(r#"{{"x":{}{}}}"#, "[".repeat(127), "]".repeat(127));
+        let disagreeing = [
+            r#"{"x":"\ud800"}"#.to_string(),
+            r#"{"x":{"\uDC00":1}}"#.to_string(),
+            r#"{"x":{"$serde_json::private::Number":"x"}}"#.to_string(),
+            r#"{"x":{"\u0024serde_json::private::Number":"x"}}"#.to_string(),
+            deep,
+        ];
+        for body in &disagreeing {
+            let skipped = serde_json::from_str::<IgnoredAny>(body).is_ok();
+            let parsed = serde_json::from_str::<Value>(body).is_ok();
+            assert!(skipped && !parsed, "a skip and a parse agree on {body}");
+            assert!(!skips_as_a_full_parse_reads(body), "{body}");
+        }
+        let fixture = include_str!("../../tests/fixtures/event_full.json");
+        for body in [
+            fixture,
+            r#"{"x":"\u00e9 \ud7ff \ue000 $5","y":[[[]]]}"#,
+            r#"{"x":"\\","y":"\"","z":{}}"#,
+        ] {
+            assert!(skips_as_a_full_parse_reads(body), "{body}");
         }
     }
 
