@@ -7,7 +7,9 @@
 //!
 //! (`-- --benches` prints only the `cargo bench` tables; `-- --only TEXT` runs only the
 //! SQLite scenarios whose name holds TEXT, or one of its `|`-separated parts (`bare`
-//! picks the ceiling's), e.g. to profile one, and prints them; neither writes anything.)
+//! picks the ceiling's; `RUST_LOG` measures them with logging to a file, `PostgreSQL` on
+//! PostgreSQL), e.g. to profile
+//! one, and prints them; neither writes anything.)
 //!
 //! The server under test (the connector, or the bare route of `--ceiling`) is a process
 //! of its own pinned to core 0 with `taskset`; this tool, its client, the simulated
@@ -55,6 +57,9 @@ const FLOOD: usize = 200_000;
 const SERVER_CORE: usize = 0;
 const CLIENT_CORE: usize = 1;
 
+/// The backend measured with the connector's default logging.
+const LOGGED: &str = "SQLite, RUST_LOG=info to a file";
+
 /// `--only TEXT`: the scenarios whose name holds it (or one of its `|`-separated parts).
 static ONLY: OnceLock<String> = OnceLock::new();
 
@@ -88,11 +93,23 @@ struct Figures {
     latencies_ms: Vec<f64>,
     reasons: BTreeMap<String, usize>,
     rss_kib: u64,
+    /// The server process's CPU time over the scenario, all threads.
+    cpu_seconds: f64,
 }
 
 impl Figures {
     fn rate(&self) -> f64 {
         self.requests as f64 / self.seconds
+    }
+
+    /// The server's CPU per request, in µs: what a request costs whatever else the
+    /// machine was doing, and whether the server's core was the limit (`busy`).
+    fn cpu_us(&self) -> f64 {
+        self.cpu_seconds * 1e6 / self.requests as f64
+    }
+
+    fn busy(&self) -> f64 {
+        self.cpu_seconds / self.seconds
     }
 }
 
@@ -156,7 +173,19 @@ async fn measure(is_pinned: bool) {
     let load_before = load_average();
     let sqlite = tempfile::tempdir().expect("a temporary directory");
     let sqlite_url = |name: &str| format!("sqlite://{}", sqlite.path().join(name).display());
-    let mut backends = vec![run_backend(&binary, "SQLite", &sqlite_url("connector.db"), false).await];
+    // `--only` measures one backend: the logged one when `RUST_LOG` is asked for,
+    // PostgreSQL when `PostgreSQL` is.
+    let asks = |backend: &str| ONLY.get().is_some_and(|only| only.contains(backend));
+    let only_postgres = match asks("PostgreSQL") {
+        true => Some(postgres::Postgres::start().await.expect("PostgreSQL is installed")),
+        false => None,
+    };
+    let first = match (&only_postgres, asks("RUST_LOG")) {
+        (Some(pg), _) => run_backend(&binary, "PostgreSQL", &pg.database("load").await, false).await,
+        (None, true) => run_backend(&binary, LOGGED, &sqlite_url("logged.db"), true).await,
+        (None, false) => run_backend(&binary, "SQLite", &sqlite_url("connector.db"), false).await,
+    };
+    let mut backends = vec![first];
     let ceiling = measure_ceiling(backends[0].health_bytes).await;
     if ONLY.get().is_some() {
         let chosen = [&ceiling.webhook, &ceiling.webhook_full, &ceiling.health]
@@ -165,9 +194,11 @@ async fn measure(is_pinned: bool) {
         for f in chosen.chain(backends.iter().flat_map(|b| b.results.iter().chain(&b.due))) {
             let (p50, p99) = (percentile(&f.latencies_ms, 0.5), percentile(&f.latencies_ms, 0.99));
             println!(
-                "{}: {:.0} req/s, p50 {p50:.2} ms, p99 {p99:.2} ms, {}",
+                "{}: {:.0} req/s, p50 {p50:.2} ms, p99 {p99:.2} ms, server CPU {:.1} µs/request ({:.0} % busy), {}",
                 f.name,
                 f.rate(),
+                f.cpu_us(),
+                f.busy() * 100.0,
                 answers(f)
             );
         }
@@ -180,15 +211,7 @@ async fn measure(is_pinned: bool) {
         }
         None => eprintln!("PostgreSQL is not installed: only the SQLite figures are measured"),
     }
-    backends.push(
-        run_backend(
-            &binary,
-            "SQLite, RUST_LOG=info to a file",
-            &sqlite_url("logged.db"),
-            true,
-        )
-        .await,
-    );
+    backends.push(run_backend(&binary, LOGGED, &sqlite_url("logged.db"), true).await);
 
     let machine = Machine {
         is_pinned,
@@ -633,6 +656,7 @@ async fn run(address: SocketAddr, scenario: Scenario, pid: u32) -> Option<Figure
     let requests = Arc::new(requests());
     let count = requests.len();
     let next = Arc::new(AtomicUsize::new(0));
+    let cpu_before = cpu_seconds(pid);
     let started = Instant::now();
     let connections: Vec<_> = (0..concurrency)
         .map(|_| tokio::spawn(keep_alive(address, Arc::clone(&requests), Arc::clone(&next))))
@@ -646,6 +670,7 @@ async fn run(address: SocketAddr, scenario: Scenario, pid: u32) -> Option<Figure
         outcomes.extend(answered);
     }
     let seconds = started.elapsed().as_secs_f64();
+    let cpu_seconds = cpu_seconds(pid) - cpu_before;
     let mut reasons = BTreeMap::new();
     let mut latencies_ms: Vec<f64> = Vec::with_capacity(outcomes.len());
     for (ms, reason) in outcomes {
@@ -663,6 +688,7 @@ async fn run(address: SocketAddr, scenario: Scenario, pid: u32) -> Option<Figure
         latencies_ms,
         reasons,
         rss_kib: rss_kib(pid),
+        cpu_seconds,
     })
 }
 
@@ -972,34 +998,37 @@ fn render(machine: &Machine, backends: &[Backend], ceiling: &Ceiling, criterion:
     );
     let _ = writeln!(
         out,
-        "| scenario | concurrency | req/s | ceiling | × ceiling | goal | p99 ms |\n|---|---:|---:|---|---:|---:|---:|"
+        "| scenario | concurrency | req/s | ceiling | × ceiling | goal | p99 ms | server CPU µs/request (ceiling's) |\n\
+         |---|---:|---:|---|---:|---:|---:|---:|"
     );
     for f in backends.iter().flat_map(|b| &b.results) {
         let Some(route) = f.route else { continue };
-        let (ceiling_rate, compared) = match route {
-            "health" => (health.rate(), "health"),
-            "webhook-full" => (webhook_full.rate(), "webhook, whole event"),
-            _ => (webhook.rate(), "webhook"),
+        let (bare, compared) = match route {
+            "health" => (health, "health"),
+            "webhook-full" => (webhook_full, "webhook, whole event"),
+            _ => (webhook, "webhook"),
         };
-        let ratio = f.rate() / ceiling_rate;
+        let ratio = f.rate() / bare.rate();
         let goal = f.goal.map(|g| format!("≥ {g:.1}")).unwrap_or_default();
         let _ = writeln!(
             out,
-            "| {} | {} | {:.0} | {compared} | {ratio:.2} | {goal} | {:.2} |",
+            "| {} | {} | {:.0} | {compared} | {ratio:.2} | {goal} | {:.2} | {:.1} ({:.1}) |",
             f.name,
             f.concurrency,
             f.rate(),
-            percentile(&f.latencies_ms, 0.99)
+            percentile(&f.latencies_ms, 0.99),
+            f.cpu_us(),
+            bare.cpu_us(),
         );
     }
 
     let _ = writeln!(out, "\n## Webhooks over HTTP\n");
-    let _ = writeln!(out, "| scenario | requests | concurrency | throughput (req/s) | p50 ms | p95 ms | p99 ms | max ms | RSS after (MiB) | answers |");
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    let _ = writeln!(out, "| scenario | requests | concurrency | throughput (req/s) | p50 ms | p95 ms | p99 ms | max ms | server CPU µs/request | server core busy | RSS after (MiB) | answers |");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for f in backends.iter().flat_map(|b| &b.results) {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} | {} |",
+            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} | {:.0} % | {:.1} | {} |",
             f.name,
             f.requests,
             f.concurrency,
@@ -1008,6 +1037,8 @@ fn render(machine: &Machine, backends: &[Backend], ceiling: &Ceiling, criterion:
             percentile(&f.latencies_ms, 0.95),
             percentile(&f.latencies_ms, 0.99),
             f.latencies_ms.last().copied().unwrap_or(0.0),
+            f.cpu_us(),
+            f.busy() * 100.0,
             f.rss_kib as f64 / 1024.0,
             answers(f),
         );
@@ -1115,6 +1146,23 @@ fn render(machine: &Machine, backends: &[Backend], ceiling: &Ceiling, criterion:
 fn answers(f: &Figures) -> String {
     let answers: Vec<String> = f.reasons.iter().map(|(r, n)| format!("{r} {n}")).collect();
     answers.join(", ")
+}
+
+/// The CPU time process `pid` has used so far, all its threads (those ended too), in
+/// seconds: `utime` and `stime` of `/proc/PID/stat`, in Linux's fixed 100 ticks a second.
+fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // The command name (field 2) may hold spaces; the fields after it do not.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let ticks: u64 = after_name
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|field| field.parse::<u64>().ok())
+        .sum();
+    ticks as f64 / 100.0
 }
 
 fn rss_kib(pid: u32) -> u64 {

@@ -63,6 +63,11 @@ async fn open_sqlite(path: &Path) -> Result<SqlitePool, OpenError> {
     SqlitePoolOptions::new()
         .max_connections(4)
         .acquire_timeout(ACQUIRE_BOUND)
+        // A file's connection cannot go stale the way a server's can, and sqlx's check
+        // is a round trip to the connection's thread before every call: half the hops
+        // of a delivery key lookup. (PostgreSQL keeps it: a restarted server leaves
+        // pooled connections that would fail their next call.)
+        .test_before_acquire(false)
         .connect_with(options)
         .await
         .map_err(|e| OpenError(format!("cannot open the SQLite database {}: {e}", path.display())))
