@@ -7,7 +7,7 @@
 //! lines are dropped rather than block. The guard `init` returns flushes what is
 //! queued when it is dropped, at the end of `main`.
 
-use std::io::IsTerminal;
+use std::io::{BufWriter, IsTerminal, Write};
 
 use chrono_tz::Tz;
 use tracing_appender::non_blocking::WorkerGuard;
@@ -38,6 +38,20 @@ pub enum LogFormat {
 /// the pipe is slow.
 const LINES_WAITING: usize = 16_384;
 
+/// Standard output for the writer thread, which writes every line waiting and then
+/// flushes: one write for all of them rather than one a line (`Stdout` writes at each
+/// newline), so a burst of requests costs the log pipe a few system calls.
+fn batched_stdout() -> Box<dyn Write + Send> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        if let Ok(fd) = std::io::stdout().as_fd().try_clone_to_owned() {
+            return Box::new(BufWriter::with_capacity(64 * 1024, std::fs::File::from(fd)));
+        }
+    }
+    Box::new(std::io::stdout())
+}
+
 /// `filter` is `RUST_LOG` as the configuration checked it. Keep the guard until exit.
 #[must_use = "dropping the guard stops the log writer"]
 pub fn init(format: LogFormat, timezone: Tz, filter: &str) -> WorkerGuard {
@@ -45,7 +59,7 @@ pub fn init(format: LogFormat, timezone: Tz, filter: &str) -> WorkerGuard {
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .buffered_lines_limit(LINES_WAITING)
         .lossy(true)
-        .finish(std::io::stdout());
+        .finish(batched_stdout());
     // Colour only for a person at a terminal; platforms' log viewers show raw escapes.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
