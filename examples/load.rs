@@ -1125,20 +1125,40 @@ fn render(machine: &Machine, backends: &[Backend], ceiling: &Ceiling, criterion:
            the ceiling and a non-actionable delivery at 0.53 ×.\n\
          * Where a non-actionable delivery's time goes (perf on the pinned connector, 1.5 KB bodies): the \
            kernel's loopback TCP, the journal row (above), reading the body's trigger and ids \
-           (`tripleseat::delivery` checks the whole body as a full parse would but builds no tree), the HMAC, \
-           hyper, copying and allocation.\n\
+           (`tripleseat::delivery` checks the whole body as a full parse would but builds no tree; the values it \
+           does not keep are skipped with serde's `IgnoredAny` unless the body holds one of the three things \
+           such a skip checks less), the HMAC, hyper, copying and allocation.\n\
+         * The CPU column is the server process's CPU time over the scenario (all its threads) divided by its \
+           requests: what a request costs whatever else the machine was doing. Where the server's core was not \
+           busy, the client's core was the limit: PostgreSQL's server processes share it with the load \
+           generator, and during the PostgreSQL TOO_EARLY flood that core is saturated while the connector's \
+           is about a quarter busy, so that row measures the client side.\n\
+         * `/health` shares one store round trip (and one read of the stored TripleSeat tokens) a second among \
+           its callers, so the store's state it shows may be a second old; its answer is written from a typed \
+           struct.\n\
          * A TOO_EARLY delivery is skimmed like any other (its key and date are kept, no tree is built), asks \
            the store whether its key is settled (the keys asked while a lookup is under way go together in the \
            next one), and settles it. The skim of the 7.5 KB body and the HMAC over it are most of its own CPU; \
-           the rest is SQLite's thread and the switches to it and back on the one core. A run past the gate reads the event straight from the body into its typed form; the tree is \
-           built only to merge a payload that lacks financials with the API's event.\n\
+           the rest is SQLite's thread and the switches to it and back on the one core. Each delivery of the \
+           flood adds a key to an index of up to 200,000 (and a journal row): about 4 `pwrite`s a request, for \
+           the WAL and its checkpoints (every 1,000 pages, several a second), because the flood's ids spread \
+           those inserts over the index's pages. SQLite's pool no longer pings a connection before each call \
+           (a round trip to its thread; a TOO_EARLY request went from 102 to 89 µs of CPU in one pair of runs); PostgreSQL's still does, \
+           since a restarted server leaves pooled connections that would fail. A run past the gate reads the \
+           event straight from the body into its typed form; the tree is built only to merge a payload that \
+           lacks financials with the API's event.\n\
+         * With `RUST_LOG=info`, formatting a non-actionable delivery's lines costs about 8 µs of its CPU; the \
+           writer thread writes all the lines waiting in one system call, not one a line.\n\
          * Idle memory: most of the idle resident set is the binary's own code and data pages (`RssFile` in \
            `/proc/<pid>/status`, about 10 MiB of a 14.5 MB binary built with `lto = \"fat\"` and one codegen \
            unit, which cut 3 MiB), shared and reclaimable; the process's own \
            memory (`RssAnon`) is about 3.5 MiB: one tokio worker per core, the log writer's queue (16,384 lines, \
            512 KiB), SQLite's connections with their page caches, the small maps. Two things were cut: \
            tracing-appender's default queue of 128,000 lines (4 MiB, allocated whole) and mimalloc's first arena \
-           on transparent huge pages (10 MiB).\n"
+           on transparent huge pages (10 MiB). A fixed-address (non-PIE) build measured 11.6 MiB idle (`RssAnon` \
+           2.0 MiB: no 1 MB relocation table read at start, no 1.2 MB of pointer tables patched into private \
+           pages); it is not used, because it fixes the binary's load address (weaker ASLR for a service on the \
+           internet) and still misses 10 MiB.\n"
     );
     out
 }
