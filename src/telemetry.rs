@@ -40,7 +40,9 @@ const LINES_WAITING: usize = 16_384;
 
 /// Standard output for the writer thread, which writes every line waiting and then
 /// flushes: one write for all of them rather than one a line (`Stdout` writes at each
-/// newline), so a burst of requests costs the log pipe a few system calls.
+/// newline), so a burst of requests costs the log pipe a few system calls. A write may
+/// then pass the pipe's 4 KiB atomic size: another writer to the same output (none in
+/// this process) could land inside a line.
 fn batched_stdout() -> Box<dyn Write + Send> {
     #[cfg(unix)]
     {

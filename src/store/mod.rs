@@ -113,7 +113,7 @@ pub struct Store {
     pub(crate) backend: Backend,
     instance_id: String,
     description: String,
-    /// Pings shared by callers that ask within `HEALTH_AGE` of one another.
+    /// Pings shared by callers: one begun at most `HEALTH_AGE` before a call answers it.
     pings: Coalesced<bool>,
     /// Delivery keys asked at once, looked up together (`delivery_keys`).
     settled_lookups: Batched<String, Result<bool, StoreError>>,

@@ -64,9 +64,11 @@ async fn open_sqlite(path: &Path) -> Result<SqlitePool, OpenError> {
         .max_connections(4)
         .acquire_timeout(ACQUIRE_BOUND)
         // A file's connection cannot go stale the way a server's can, and sqlx's check
-        // is a round trip to the connection's thread before every call: half the hops
-        // of a delivery key lookup. (PostgreSQL keeps it: a restarted server leaves
-        // pooled connections that would fail their next call.)
+        // is a round trip to the connection's thread before every call, one of three
+        // with the call's own and the ping sqlx makes when the connection comes back
+        // (that one stays: it is what finds a connection left mid-call by a cancelled
+        // future). PostgreSQL keeps the check: a restarted server leaves pooled
+        // connections that would fail their next call.
         .test_before_acquire(false)
         .connect_with(options)
         .await

@@ -175,8 +175,8 @@ pub struct Authorizer {
     client_token: Mutex<Option<ClientToken>>,
     denied: std::sync::Mutex<[Option<Instant>; 3]>,
     in_use: std::sync::Mutex<Option<ReadWay>>,
-    /// Whether the store holds authorization-code tokens, read once for callers within
-    /// `HEALTH_AGE` of one another (consent given here shows at once).
+    /// Whether the store holds authorization-code tokens (or the store's error), from a
+    /// read begun at most `HEALTH_AGE` before the call; consent given here shows at once.
     has_tokens: Coalesced<Result<bool, StoreError>>,
 }
 

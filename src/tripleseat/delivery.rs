@@ -108,7 +108,7 @@ impl Delivery {
             site_id,
             key_parts,
             dates: event.map(|e| e.dates.clone()).unwrap_or_default(),
-            event_is_under_event: skim.event.is_some() && !skim.late_number_key,
+            event_is_under_event: skim.event.is_some() && !skim.tree_only,
             root: OnceLock::new(),
             body: Some(text.into()),
         })
@@ -227,10 +227,10 @@ struct Skimmed {
     event: Option<Holder>,
     booking: Option<Holder>,
     object: Option<Holder>,
-    /// Some object holds serde_json's number key after another key: the tree reads
-    /// it where it sorts (first), the body where it was written, so only the tree may
-    /// read this body's event.
-    late_number_key: bool,
+    /// Only the tree may read this body's event: some object holds serde_json's number
+    /// key after another key (the tree reads it where it sorts, first; the body where it
+    /// was written), or its raw-value key anywhere (the tree reads its text as JSON).
+    tree_only: bool,
 }
 
 /// What the ids are read from in an `event`, `booking` or `object` that is a JSON object.
@@ -262,14 +262,14 @@ impl Skimmed {
         deserializer: &mut serde_json::Deserializer<serde_json::de::StrRead<'de>>,
     ) -> serde_json::Result<Option<Skimmed>> {
         let pass = Pass {
-            late_number_key: Cell::new(false),
+            tree_only: Cell::new(false),
             quick_skips: skips_as_a_full_parse_reads(text),
         };
         deserializer
             .deserialize_any(Object(Fields::Root, &pass))
             .map(|read| match read {
                 Read::Root(skim) => Some(Skimmed {
-                    late_number_key: pass.late_number_key.get(),
+                    tree_only: pass.tree_only.get(),
                     ..*skim
                 }),
                 _ => None,
@@ -298,6 +298,11 @@ impl Skimmed {
 /// visitor as a map of this one key, and a full parse reads any object whose first key
 /// it is as a number, so the skim does too.
 const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+/// serde_json's own key for a raw value (`raw_value`, on in this build through sqlx): a
+/// full parse reads an object whose first key it is as the JSON its text holds, so the
+/// skim does too.
+const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
 
 /// Which fields of an object the skim keeps.
 #[derive(Clone, Copy)]
@@ -360,8 +365,8 @@ impl Read {
 
 /// What one skim of a body shares between its values.
 struct Pass {
-    /// Set when an object holds serde_json's number key after another key.
-    late_number_key: Cell<bool>,
+    /// Set when only the tree may read the event (`Skimmed::tree_only`).
+    tree_only: Cell<bool>,
     /// Values skipped with serde's `IgnoredAny`: the body holds nothing on which it
     /// and a full parse could disagree (`skips_as_a_full_parse_reads`).
     quick_skips: bool,
@@ -386,8 +391,9 @@ impl<'de> DeserializeSeed<'de> for Object<'_> {
 /// (control characters, escapes) and numbers, but three things less, so a body that
 /// may hold any of them is read in full:
 /// * it does not pair `\u` escapes of UTF-16 surrogates (a lone one fails a parse);
-/// * it does not look at keys, and serde_json's number key (which starts with `$`)
-///   makes a parse read its object as a number;
+/// * it does not look at keys, and serde_json's number and raw-value keys make a parse
+///   read their object as a number or as the JSON in its text. Both are
+///   `$serde_json::private::…`: a key written `"$s…`, `"$\…` or with `\u0024`;
 /// * it does not count nesting, and a parse stops past 127 levels: a body with no
 ///   more than 127 brackets in all cannot nest that deep.
 fn skips_as_a_full_parse_reads(text: &str) -> bool {
@@ -398,7 +404,11 @@ fn skips_as_a_full_parse_reads(text: &str) -> bool {
     if memchr::memchr2(b'$', b'\\', bytes).is_none() {
         return true;
     }
-    if memchr::memmem::find(bytes, b"\"$").is_some() {
+    // `"$100"` in a note is no such key; `"$s` or `"$` then an escape may be one.
+    if [&b"\"$s"[..], b"\"$\\"]
+        .iter()
+        .any(|key| memchr::memmem::find(bytes, key).is_some())
+    {
         return false;
     }
     !memchr::memmem::find_iter(bytes, b"\\u").any(|at| {
@@ -460,7 +470,8 @@ impl<'de> Visitor<'de> for Object<'_> {
         let mut holder = Holder::default();
         let mut is_first = true;
         while let Some(key) = map.next_key_seed(KeyNames(names))? {
-            if std::mem::take(&mut is_first) && key == Key::NUMBER {
+            let is_first = std::mem::take(&mut is_first);
+            if is_first && key == Key::NUMBER {
                 // A number (or an object a full parse reads as one): its text, checked as
                 // that parse checks it, and nothing after it.
                 let is_kept = matches!(self.0, Fields::Id | Fields::Root);
@@ -471,8 +482,22 @@ impl<'de> Visitor<'de> for Object<'_> {
                     (_, None) => Read::Other,
                 });
             }
-            if key == Key::NUMBER {
-                self.1.late_number_key.set(true);
+            if is_first && key == Key::RAW_VALUE {
+                // Its text read as a body of its own (as the parse does), and nothing after it.
+                self.1.tree_only.set(true);
+                let text = map.next_value_seed(Text)?;
+                let inner = Pass {
+                    tree_only: Cell::new(false),
+                    quick_skips: skips_as_a_full_parse_reads(&text),
+                };
+                let mut deserializer = serde_json::Deserializer::from_str(&text);
+                return Object(self.0, &inner)
+                    .deserialize(&mut deserializer)
+                    .and_then(|read| deserializer.end().map(|()| read))
+                    .map_err(serde::de::Error::custom);
+            }
+            if key == Key::NUMBER || key == Key::RAW_VALUE {
+                self.1.tree_only.set(true);
             }
             let Some(field) = key.field() else {
                 map.next_value_seed(Object(Fields::Skip, self.1))?;
@@ -573,6 +598,29 @@ impl<'de> Visitor<'de> for NumberText {
     }
 }
 
+/// A string value, as text (anything else fails, as it fails a full parse there).
+struct Text;
+
+impl<'de> DeserializeSeed<'de> for Text {
+    type Value = String;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<String, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Text {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<String, E> {
+        Ok(text.to_owned())
+    }
+}
+
 /// `-? digits (. digits)? ([eE] [+-]? digits)?` with no leading zero: JSON's grammar.
 fn is_plain_number(text: &str) -> bool {
     let bytes = text.strip_prefix('-').unwrap_or(text).as_bytes();
@@ -603,16 +651,17 @@ fn is_plain_number(text: &str) -> bool {
     at == bytes.len()
 }
 
-/// An object's key, as the index of a kept field (or `usize::MAX`), or the number token.
+/// An object's key, as the index of a kept field (or `usize::MAX`), or a token.
 #[derive(PartialEq, Eq)]
 struct Key(usize);
 
 impl Key {
+    const RAW_VALUE: Key = Key(usize::MAX - 2);
     const NUMBER: Key = Key(usize::MAX - 1);
     const OTHER: Key = Key(usize::MAX);
 
     fn field(&self) -> Option<usize> {
-        (self.0 < usize::MAX - 1).then_some(self.0)
+        (self.0 < usize::MAX - 2).then_some(self.0)
     }
 }
 
@@ -635,8 +684,10 @@ impl<'de> Visitor<'de> for KeyNames {
     }
 
     fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Key, E> {
-        if key == NUMBER_TOKEN {
-            return Ok(Key::NUMBER);
+        match key {
+            NUMBER_TOKEN => return Ok(Key::NUMBER),
+            RAW_VALUE_TOKEN => return Ok(Key::RAW_VALUE),
+            _ => {}
         }
         Ok(self.0.iter().position(|name| *name == key).map_or(Key::OTHER, Key))
     }
@@ -793,6 +844,24 @@ mod tests {
             r#"{"type":"CREATE_LEAD","x":["\uD800"]}"#,
             r#"{"type":"CREATE_LEAD","x":{"\uDBFF\uDFFF":1}}"#,
             r#"{"type":"CREATE_LEAD","x":"unterminated}"#,
+            r#"{"type":"CREATE_LEAD","note":"$100 deposit","x":{"a":[1,]}}"#,
+            r#"{"type":"CREATE_LEAD","note":"$100 deposit","x":{"a":[1],"b":"$5"}}"#,
+            // serde_json's raw-value key: a full parse reads its text as JSON.
+            r#"{"type":"CREATE_LEAD","x":{"$serde_json::private::RawValue":"nope"}}"#,
+            r#"{"type":"CREATE_LEAD","x":{"$serde_json::private::RawValue":"[1,2]"}}"#,
+            r#"{"event":{"$serde_json::private::RawValue":"{\"id\":9,\"event_date\":\"2026-05-16\"}"}}"#,
+            r#"{"event":{"$serde_json::private::RawValue":"{\"id\":9}","x":1}}"#,
+            r#"{"event":{"$serde_json::private::RawValue":5}}"#,
+            r#"{"event":{"$serde_json::private::RawValue":"{\"id\":9} x"}}"#,
+            r#"{"event":{"id":3,"x":{"$serde_json::private::RawValue":"[1,2]"}}}"#,
+            r#"{"event":{"id":3,"a":1,"$serde_json::private::RawValue":"[1"}}"#,
+            r#"{"event":{"id":{"$serde_json::private::RawValue":"\" 12 \""},"site_id":{"$serde_json::private::RawValue":"7"}}}"#,
+            r#"{"$serde_json::private::RawValue":"{\"type\":\"UPDATE_EVENT\",\"event\":{\"id\":4}}"}"#,
+            r#"{"$serde_json::private::RawValue":"[1]"}"#,
+            r#"{"event":{"$serde_json::private::RawValue":"{\"id\":\"\\ud800\"}"}}"#,
+            r#"{"event":{"$serde_json::private::RawValue":"{\"id\":{\"$serde_json::private::RawValue\":\"5\"}}"}}"#,
+            r#"{"event":{"\u0024serde_json::private::RawValue":"{\"id\":9}"}}"#,
+            r#"{"event":{"$\u0073erde_json::private::RawValue":"{\"id\":9}"}}"#,
             r#"{"type":"CREATE_LEAD","x":[{"a":[{}]}]"#,
         ]
         .iter()
@@ -816,6 +885,8 @@ mod tests {
             r#"{"x":{"\uDC00":1}}"#.to_string(),
             r#"{"x":{"$serde_json::private::Number":"x"}}"#.to_string(),
             r#"{"x":{"\u0024serde_json::private::Number":"x"}}"#.to_string(),
+            r#"{"x":{"$serde_json::private::RawValue":"nope"}}"#.to_string(),
+            r#"{"x":{"$\u0073erde_json::private::RawValue":"nope"}}"#.to_string(),
             deep,
         ];
         for body in &disagreeing {
@@ -829,6 +900,7 @@ mod tests {
             fixture,
             r#"{"x":"\u00e9 \ud7ff \ue000 $5","y":[[[]]]}"#,
             r#"{"x":"\\","y":"\"","z":{}}"#,
+            r#"{"x":"$100","y":"$5 \"$2\""}"#,
         ] {
             assert!(skips_as_a_full_parse_reads(body), "{body}");
         }
@@ -872,6 +944,8 @@ mod tests {
             "[1,2]",
             "{}",
             r#"{"$serde_json::private::Number":"77"}"#,
+            r#"{"$serde_json::private::RawValue":"77"}"#,
+            r#"{"$serde_json::private::RawValue":"\" 78 \""}"#,
             r#""\u0031""#,
             "12345678901234567890123",
         ];
