@@ -485,7 +485,8 @@ impl<'de> Visitor<'de> for Object<'_> {
             if is_first && key == Key::RAW_VALUE {
                 // Its text read as a body of its own (as the parse does), and nothing after it.
                 self.1.tree_only.set(true);
-                let text = map.next_value_seed(Text)?;
+                // A string, as for the parse (anything else fails there too).
+                let text: String = map.next_value()?;
                 let inner = Pass {
                     tree_only: Cell::new(false),
                     quick_skips: skips_as_a_full_parse_reads(&text),
@@ -595,29 +596,6 @@ impl<'de> Visitor<'de> for NumberText {
         }
         let number: serde_json::Number = text.parse().map_err(E::custom)?;
         Ok(self.is_kept.then(|| number.to_string()))
-    }
-}
-
-/// A string value, as text (anything else fails, as it fails a full parse there).
-struct Text;
-
-impl<'de> DeserializeSeed<'de> for Text {
-    type Value = String;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<String, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Text {
-    type Value = String;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a string")
-    }
-
-    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<String, E> {
-        Ok(text.to_owned())
     }
 }
 
