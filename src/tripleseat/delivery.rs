@@ -8,8 +8,9 @@
 //! numbers, nesting and trailing bytes) but keeps only those fields and builds nothing
 //! else. The values it does not keep are skipped with serde's `IgnoredAny` unless the
 //! body holds one of the few things such a skip checks less than a parse does
-//! (`skips_as_a_full_parse_reads`); then they are read in full. A run past the gate reads the event into its typed form straight from the
-//! body (`typed_event`); the tree is built only if `event` or `booking` is asked for.
+//! (`skips_as_a_full_parse_reads`); then they are read in full. A run past the gate
+//! reads the event into its typed form straight from the body (`typed_event`); the tree
+//! is built only if `event` or `booking` is asked for.
 
 use std::cell::Cell;
 use std::fmt;
