@@ -30,15 +30,9 @@ struct Read<T> {
     answer: T,
 }
 
-impl<T> Default for Coalesced<T> {
-    /// Answers never older than the question.
-    fn default() -> Self {
-        Coalesced::within(Duration::ZERO)
-    }
-}
-
 impl<T> Coalesced<T> {
-    /// Answers from reads begun at most `max_age` before the question (or after it).
+    /// Answers from reads begun at most `max_age` before the question (or after it);
+    /// with `Duration::ZERO`, never older than the question.
     pub fn within(max_age: Duration) -> Self {
         Coalesced {
             max_age,
@@ -121,7 +115,7 @@ mod tests {
 
     #[tokio::test]
     async fn callers_at_once_share_reads_and_none_gets_an_answer_older_than_its_question() {
-        let shared = Arc::new(Coalesced::<usize>::default());
+        let shared = Arc::new(Coalesced::<usize>::within(Duration::ZERO));
         let reads = Arc::new(AtomicUsize::new(0));
         let read = |reads: Arc<AtomicUsize>| async move {
             tokio::time::sleep(Duration::from_millis(20)).await;
