@@ -5,8 +5,9 @@
 //!   of a read that began after it asked, or at most `max_age` before, else makes one
 //!   of its own.
 //! * `Batched`: a question each (is this delivery key settled?). The questions asked
-//!   while one batch is under way are answered together by the next, so none waits
-//!   longer than for one batch before its own, and an idle caller not at all.
+//!   while one batch is under way, or in the same turn of the scheduler, are answered
+//!   together by the next, so none waits longer than for one batch before its own,
+//!   and an idle caller only for that turn.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -89,6 +90,16 @@ impl<K: Send + 'static, V: Send + 'static> Batched<K, V> {
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(most);
             while asked.recv_many(&mut batch, most).await > 0 {
+                // Callers the runtime is about to poll ask in the same breath (a flood's
+                // requests, parsed one after another): one turn of the scheduler lets
+                // them join this batch, at the cost of a few µs for a lone caller.
+                tokio::task::yield_now().await;
+                while batch.len() < most {
+                    match asked.try_recv() {
+                        Ok(question) => batch.push(question),
+                        Err(_) => break,
+                    }
+                }
                 let (questions, callers): (Vec<K>, Vec<oneshot::Sender<V>>) = batch.drain(..).unzip();
                 for (caller, answer) in callers.into_iter().zip(answer(questions).await) {
                     let _ = caller.send(answer);
@@ -180,5 +191,28 @@ mod tests {
             "{made} batches for 200 questions, 64 at most each"
         );
         assert_eq!(doubling.ask(21).await, Some(42), "a lone question is answered at once");
+    }
+
+    /// Tokio runs a task woken by another next (its LIFO slot): without a turn of the
+    /// scheduler, the batch would start with the first caller alone every time.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn callers_ready_in_the_same_turn_share_one_batch() {
+        let sizes = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let recorded = Arc::clone(&sizes);
+        let echo = Arc::new(Batched::start(64, move |questions: Vec<u64>| {
+            recorded.lock().unwrap().push(questions.len());
+            async move { questions }
+        }));
+        let callers: Vec<_> = (0..40)
+            .map(|q| {
+                let echo = Arc::clone(&echo);
+                tokio::spawn(async move { echo.ask(q).await })
+            })
+            .collect();
+        for (q, caller) in callers.into_iter().enumerate() {
+            assert_eq!(caller.await.unwrap(), Some(q as u64));
+        }
+        let sizes = sizes.lock().unwrap().clone();
+        assert!(sizes.len() <= 3, "40 callers ready at once, batches of {sizes:?}");
     }
 }

@@ -59,7 +59,12 @@ async fn open_sqlite(path: &Path) -> Result<SqlitePool, OpenError> {
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(5));
+        .busy_timeout(Duration::from_secs(5))
+        // A statement that may fail partway inside a transaction (the batch upserts)
+        // keeps a journal of the pages it changes; past 64 KiB SQLite spills that to a
+        // temporary file, two writes per page: under a flood of new keys, about half of
+        // all of SQLite's writes. In memory it is a few hundred KiB, for a moment.
+        .pragma("temp_store", "memory");
     SqlitePoolOptions::new()
         .max_connections(4)
         .acquire_timeout(ACQUIRE_BOUND)
@@ -111,6 +116,28 @@ fn scrub_password(message: &str, url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn sqlite_connections_keep_statement_journals_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StoreTarget::Sqlite(dir.path().join("connector.db")))
+            .await
+            .unwrap();
+        let Backend::Sqlite(pool) = &store.backend else {
+            unreachable!("a file path opens SQLite")
+        };
+        // Held at once, so each of the pool's first connections answers for itself.
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            let mut connection = pool.acquire().await.unwrap();
+            let temp_store: i64 = sqlx::query_scalar("PRAGMA temp_store")
+                .fetch_one(&mut *connection)
+                .await
+                .unwrap();
+            assert_eq!(temp_store, 2, "2 is MEMORY");
+            held.push(connection);
+        }
+    }
 
     #[test]
     fn descriptions_never_hold_the_password() {
