@@ -1137,12 +1137,18 @@ fn render(machine: &Machine, backends: &[Backend], ceiling: &Ceiling, criterion:
            its callers, so the store's state it shows may be a second old; its answer is written from a typed \
            struct.\n\
          * A TOO_EARLY delivery is skimmed like any other (its key and date are kept, no tree is built), asks \
-           the store whether its key is settled (the keys asked while a lookup is under way go together in the \
-           next one), and settles it. The skim of the 7.5 KB body and the HMAC over it are most of its own CPU; \
-           the rest is SQLite's thread and the switches to it and back on the one core. Each delivery of the \
-           flood adds a key to an index of up to 200,000 (and a journal row): about 4 `pwrite`s a request, for \
-           the WAL and its checkpoints (every 1,000 pages, several a second), because the flood's ids spread \
-           those inserts over the index's pages. SQLite's pool no longer pings a connection before each call \
+           the store whether its key is settled (the keys asked while a lookup is under way, or in the same turn \
+           of the scheduler, go together in the next one), and settles it. The skim of the 7.5 KB body and the \
+           HMAC over it are most of its own CPU; the rest is SQLite's thread (about 28 % of the core in a \
+           profile) and the switches to it and back on the one core. Each delivery of the flood adds a key to \
+           an index of up to 200,000 (and a journal row), and the flood's ids spread those inserts over the \
+           index's pages: about one WAL page a request (two `pwrite`s, its header and its page) and a share of \
+           the checkpoints (every 1,000 pages, several a second). A batch's upsert used to spill its statement \
+           journal to a temporary file, two `pwrite`s more per page, about half of all SQLite's writes; it is \
+           kept in memory now (`temp_store = memory`: 86–105 µs of CPU a request before, 70–81 after, across \
+           runs of the flood alone). Letting the key lookups ready in the same turn join one query halved the \
+           context switches (from about one a request) without a change in CPU that this machine's noise could \
+           show. A larger page cache (16 MiB) or `mmap_size` did not help beyond noise. SQLite's pool no longer pings a connection before each call \
            (a round trip to its thread; a TOO_EARLY request went from 102 to 89 µs of CPU in one pair of runs); PostgreSQL's still does, \
            since a restarted server leaves pooled connections that would fail. A run past the gate reads the \
            event straight from the body into its typed form; the tree is built only to merge a payload that \
