@@ -1122,7 +1122,12 @@ fn render(machine: &Machine, backends: &[Backend], ceiling: &Ceiling, criterion:
            statements of fixed sizes (64, 8 and 1 rows), each prepared once per connection; statements whose \
            text grew with the batch were parsed anew every time, and numbered parameters cost SQLite a scan of \
            every name per value bound. With the journal switched off in a trial, the kill switch ran at 0.95 × \
-           the ceiling and a non-actionable delivery at 0.53 ×.\n\
+           the ceiling and a non-actionable delivery at 0.53 ×. In a later pair of trials the rows cost the kill \
+           switch 3–4.5 µs of CPU a request (9.0 µs without them, 12.0–13.5 with) and most of its p99 (0.65 ms \
+           without, 2.8–3.2 ms with). That tail grows with the batch, not with SQLite's checkpoints: with no \
+           checkpoint during the run it was 2.8 ms; a linger of 1, 20 or 50 ms instead of 5 gave 2.5, 4.2 and \
+           4.5 ms (the shorter one at two thirds of the throughput). The tokio worker waited at most 0.2 ms for \
+           the core in a scheduler trace, so the wait is in the process, not in the kernel's run queue.\n\
          * Where a non-actionable delivery's time goes (perf on the pinned connector, 1.5 KB bodies): the \
            kernel's loopback TCP, the journal row (above), reading the body's trigger and ids \
            (`tripleseat::delivery` checks the whole body as a full parse would but builds no tree; the values it \

@@ -8,6 +8,10 @@ use connector::tripleseat::event::Event;
 use criterion::Criterion;
 use serde_json::{json, Value};
 
+/// The service's allocator (`src/main.rs`), so that allocation costs what it costs there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Small samples, so that the whole of `cargo bench` takes a couple of minutes.
 pub fn criterion() -> Criterion {
     Criterion::default()
