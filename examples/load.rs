@@ -478,6 +478,22 @@ async fn run_backend(binary: &Path, name: &str, database_url: &str, is_logged: b
     };
     results.extend(run(address, scenario, pid).await);
 
+    if !is_logged {
+        // An operator's question of the journal the flood filled: one event's latest
+        // rows, and an event with none, which the console asks of each of today's events.
+        for (what, event_id, limit) in [("an event with no rows", "999999", 1), ("one event's rows", "1", 50)] {
+            let path = format!("/admin/api/deliveries?event_id={event_id}&limit={limit}");
+            let scenario = Scenario {
+                name: label(&format!("admin journal, {what}, after the flood")),
+                route: None,
+                goal: None,
+                requests: Box::new(move || vec![admin_get(&path); 100]),
+                concurrency: 1,
+            };
+            results.extend(run(address, scenario, pid).await);
+        }
+    }
+
     let mut due = Vec::new();
     if !is_logged {
         // Full injections: a new event each, payload complete, written to the simulated Revel.
@@ -629,6 +645,11 @@ fn post(path: &str, body: &[u8], header: Option<(&str, &str)>) -> Vec<u8> {
 
 fn get(path: &str) -> Vec<u8> {
     format!("GET {path} HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n").into_bytes()
+}
+
+/// A GET of the admin API, with its token.
+fn admin_get(path: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer {ADMIN_TOKEN}\r\n\r\n").into_bytes()
 }
 
 /// One batch of requests to send, `concurrency` connections at a time.

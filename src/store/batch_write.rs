@@ -6,16 +6,9 @@
 
 use std::collections::HashMap;
 
-use super::journal::JournalEntry;
+use super::journal::{journal_columns, JournalEntry};
 use super::{bounded, now_ms, Backend, Store, StoreError};
 use crate::idempotency::DeliveryKey;
-
-macro_rules! journal_columns {
-    () => {
-        "at_ms, correlation_id, source, instance_id, trigger_type, event_id, site_id, reason, ok, processed, \
-         dry_run, revel_order_id, duration_ms, signature_form, signature_shape, answered_reason"
-    };
-}
 
 /// Settles keys: this, the `(key, settled_at_ms, expires_at_ms)` rows, then the conflict clause.
 macro_rules! settle_keys {

@@ -58,6 +58,35 @@ pub struct JournalEntry {
     pub answered_reason: Option<String>,
 }
 
+/// The journal's columns but its id, in the order of `JournalEntry`.
+macro_rules! journal_columns {
+    () => {
+        "at_ms, correlation_id, source, instance_id, trigger_type, event_id, site_id, reason, ok, processed, \
+         dry_run, revel_order_id, duration_ms, signature_form, signature_shape, answered_reason"
+    };
+}
+pub(super) use journal_columns;
+
+/// One event's rows, found through `journal_by_event`. `$1`: the event, `$2`: the
+/// reason or NULL, `$3`: since, `$4`: the limit. One statement for both reads, with
+/// `($1 IS NULL OR event_id = $1)`, is planned before `$1` is known, so SQLite never
+/// used that index (PostgreSQL only in a plan made anew for each call): it walked the
+/// whole journal by time for an event with no rows, and the console asks that of each
+/// of today's events.
+const JOURNAL_OF_EVENT: &str = concat!(
+    "SELECT ",
+    journal_columns!(),
+    " FROM journal WHERE event_id = $1 AND ($2 IS NULL OR reason = $2) AND at_ms >= $3 \
+     ORDER BY at_ms DESC, id DESC LIMIT $4"
+);
+/// Every event's rows, through `journal_by_time`. `$1`: the reason or NULL, `$2`:
+/// since, `$3`: the limit.
+const JOURNAL_OF_ALL: &str = concat!(
+    "SELECT ",
+    journal_columns!(),
+    " FROM journal WHERE ($1 IS NULL OR reason = $1) AND at_ms >= $2 ORDER BY at_ms DESC, id DESC LIMIT $3"
+);
+
 /// What to look for in the journal; newest first.
 #[derive(Debug, Clone, Default)]
 pub struct JournalQuery {
@@ -71,17 +100,15 @@ impl Store {
     /// Journal rows matching `query`, newest first.
     pub async fn journal(&self, query: &JournalQuery) -> Result<Vec<JournalEntry>, StoreError> {
         let limit = i64::from(query.limit.clamp(1, 500));
+        let since = query.since_ms.unwrap_or(0);
         bounded(async {
             on_pool!(self, |pool| {
-                let rows = sqlx::query(
-                    "SELECT at_ms, correlation_id, source, instance_id, trigger_type, event_id, site_id, reason, \
-                     ok, processed, dry_run, revel_order_id, duration_ms, signature_form, signature_shape, answered_reason FROM journal \
-                     WHERE ($1 IS NULL OR event_id = $1) AND ($2 IS NULL OR reason = $2) AND at_ms >= $3 \
-                     ORDER BY at_ms DESC, id DESC LIMIT $4",
-                )
-                .bind(&query.event_id)
+                let rows = match &query.event_id {
+                    Some(event_id) => sqlx::query(JOURNAL_OF_EVENT).bind(event_id),
+                    None => sqlx::query(JOURNAL_OF_ALL),
+                }
                 .bind(&query.reason)
-                .bind(query.since_ms.unwrap_or(0))
+                .bind(since)
                 .bind(limit)
                 .fetch_all(pool)
                 .await?;
@@ -145,5 +172,48 @@ impl Store {
             })
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Backend, StoreTarget};
+
+    /// SQLite's plan for a statement, one line per step.
+    async fn plan(pool: &sqlx::SqlitePool, statement: &str) -> String {
+        let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(&format!("EXPLAIN QUERY PLAN {statement}"))
+            .bind("15")
+            .bind(None::<String>)
+            .bind(0_i64)
+            .bind(1_i64)
+            .fetch_all(pool)
+            .await
+            .unwrap();
+        rows.into_iter()
+            .map(|(_, _, _, step)| step)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[tokio::test]
+    async fn an_events_rows_are_read_through_its_index_and_all_rows_through_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StoreTarget::Sqlite(dir.path().join("connector.db")))
+            .await
+            .unwrap();
+        let Backend::Sqlite(pool) = &store.backend else {
+            unreachable!("a file path opens SQLite")
+        };
+        let of_event = plan(pool, JOURNAL_OF_EVENT).await;
+        assert!(
+            of_event.contains("USING INDEX journal_by_event (event_id=? AND at_ms>?)"),
+            "{of_event}"
+        );
+        let of_all = plan(pool, JOURNAL_OF_ALL).await;
+        assert!(of_all.contains("USING INDEX journal_by_time"), "{of_all}");
+        for plan in [of_event, of_all] {
+            assert!(!plan.contains("TEMP B-TREE"), "the index gives the order: {plan}");
+        }
     }
 }

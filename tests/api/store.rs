@@ -539,6 +539,63 @@ fn odd_entries() -> Vec<JournalEntry> {
         .collect()
 }
 
+/// Each filter, alone and together, reads what filtering the rows by hand keeps,
+/// newest first and no more than the limit. Adds rows of two events (and of none),
+/// interleaved in time, to those `written` before.
+async fn journal_filters_as_asked(store: &connector::store::Store, written: &[JournalEntry]) {
+    let events = [Some("15".to_string()), Some("16".to_string()), None];
+    let more: Vec<JournalEntry> = (0..90)
+        .map(|n: usize| JournalEntry {
+            at_ms: 1_797_000_000_000 + n as i64,
+            correlation_id: format!("req-more-{n}"),
+            event_id: events[n % 3].clone(),
+            reason: ["TIME_GATE_CLOSED_TOO_EARLY", "REVEL_INJECTED"][n / 3 % 2].to_string(),
+            ..written[0].clone()
+        })
+        .collect();
+    store.write_batch(&more, &[]).await.unwrap();
+    let all: Vec<&JournalEntry> = written.iter().chain(&more).collect();
+    let event = |id: &str| Some(id.to_string());
+    let reason = |r: &str| Some(r.to_string());
+    let queries = [
+        (event("15"), None, None, 500),
+        (event("16"), reason("REVEL_INJECTED"), None, 500),
+        (
+            event("15"),
+            reason("TIME_GATE_CLOSED_TOO_EARLY"),
+            Some(more[40].at_ms),
+            500,
+        ),
+        (event("15"), None, None, 4),
+        (event("no such event"), None, None, 500),
+        (written[1].event_id.clone(), None, None, 500),
+        (None, reason("REVEL_INJECTED"), None, 500),
+        (None, reason(&written[7].reason), None, 500),
+        (None, None, Some(written[250].at_ms), 500),
+        (None, None, None, 3),
+    ];
+    for (event_id, reason, since_ms, limit) in queries {
+        let mut expected: Vec<&JournalEntry> = all
+            .iter()
+            .copied()
+            .filter(|e| event_id.is_none() || e.event_id == event_id)
+            .filter(|e| reason.as_ref().is_none_or(|r| &e.reason == r))
+            .filter(|e| e.at_ms >= since_ms.unwrap_or(0))
+            .collect();
+        expected.reverse();
+        expected.truncate(limit as usize);
+        let query = JournalQuery {
+            event_id,
+            reason,
+            since_ms,
+            limit,
+        };
+        let read = store.journal(&query).await.unwrap();
+        assert!(!expected.is_empty() || query.event_id.as_deref() == Some("no such event"));
+        assert_eq!(read.iter().collect::<Vec<_>>(), expected, "{query:?}");
+    }
+}
+
 /// One batch's rows come back exactly as written, and keys settled twice in a batch,
 /// or again in a later one, keep their last expiry.
 async fn batches_round_trip(store: &connector::store::Store) {
@@ -556,6 +613,7 @@ async fn batches_round_trip(store: &connector::store::Store) {
     let mut read = store.journal(&query).await.unwrap();
     read.sort_by_key(|e| e.at_ms);
     assert_eq!(read, written);
+    journal_filters_as_asked(store, &written).await;
     assert!(
         !store.is_key_settled(&key(0)).await.unwrap(),
         "its last settlement expired long ago"
