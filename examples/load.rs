@@ -1178,7 +1178,18 @@ fn render(machine: &Machine, backends: &[Backend], ceiling: &Ceiling, criterion:
            (a round trip to its thread; a TOO_EARLY request went from 102 to 89 µs of CPU in one pair of runs); PostgreSQL's still does, \
            since a restarted server leaves pooled connections that would fail. A run past the gate reads the \
            event straight from the body into its typed form; the tree is built only to merge a payload that \
-           lacks financials with the API's event.\n\
+           lacks financials with the API's event. In a profile with call graphs, writing the answer \
+           (`writev`) was about a fifth of the tokio worker's time: on loopback the sender's kernel delivers the \
+           segment to the client's socket and wakes the client. Neither a load client that never sleeps nor \
+           dedicated SQLite connections for the batch writes and for the key lookups (each with a 16 MiB cache) \
+           changed the figures beyond noise in trials.\n\
+         * The two `admin journal` rows ask `GET /admin/api/deliveries` for one event once the TOO_EARLY flood \
+           has filled the journal (about 280,000 rows): an event with no rows, which the console asks of each of \
+           today's events, and one event's latest 50 of its 200. Both are read through the `journal_by_event` \
+           index. While one statement served this read and the unfiltered one (`$1 IS NULL OR event_id = $1`), \
+           SQLite could not use that index and walked the journal by time: 341 ms and 94 ms a request at the \
+           same size, against 0.13 and 0.8 ms now. A read by reason alone still walks by time until it has its \
+           rows: an index on the reason would cost every journal row one more insert.\n\
          * With `RUST_LOG=info` a non-actionable delivery costs the server a few µs more CPU than without \
            (compare the two rows: 1.5 to 8 µs across the runs of one day, 6 to 18 µs across another's). In a \
            profile, formatting the lines took about 14 % of the tokio worker (4–5 µs a request). The writer \

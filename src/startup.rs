@@ -25,6 +25,7 @@ use crate::pipeline::{Clock, Services};
 use crate::revel::catalog::CatalogCache;
 use crate::store::background::Writes;
 use crate::store::open::OpenError;
+use crate::store::retention::Pruned;
 use crate::store::Store;
 use crate::sweep::Sweeper;
 use crate::switches::{Switches, REFRESH_EVERY};
@@ -206,8 +207,12 @@ impl Application {
 async fn prune_periodically(store: Arc<Store>, retention: Duration) {
     loop {
         match store.prune(retention).await {
-            Ok(0) => {}
-            Ok(rows) => tracing::info!(rows, "Store: journal rows past retention pruned"),
+            Ok(pruned) if pruned == Pruned::default() => {}
+            Ok(pruned) => tracing::info!(
+                journal_rows = pruned.journal_rows,
+                expired_keys = pruned.expired_keys,
+                "Store: journal rows past retention and expired keys pruned"
+            ),
             Err(error) => tracing::warn!(%error, "Store: pruning failed; it runs again in an hour"),
         }
         tokio::time::sleep(PRUNE_EVERY).await;

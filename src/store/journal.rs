@@ -4,12 +4,10 @@
 //!
 //! Rows are written off the request path, by `background::Writes`.
 
-use std::time::Duration;
-
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{bounded, now_ms, on_pool, Store, StoreError};
+use super::{bounded, on_pool, Store, StoreError};
 
 /// Which door a run came in by, as the journal names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -134,41 +132,6 @@ impl Store {
                         })
                     })
                     .collect::<Result<Vec<_>, sqlx::Error>>()
-            })
-        })
-        .await
-    }
-
-    /// Deletes what retention no longer keeps: journal rows, sent and given-up emails
-    /// and sweep runs older than `retention`; expired delivery keys and leases; sweep
-    /// notices noted more than two days ago. Returns the journal rows removed.
-    pub async fn prune(&self, retention: Duration) -> Result<u64, StoreError> {
-        let now = now_ms();
-        let cutoff = now.saturating_sub(super::ms(retention));
-        // Notices are kept two days from when they were noted (their `day` is the site's).
-        let notices_cutoff = now.saturating_sub(2 * 86_400_000);
-        bounded(async {
-            on_pool!(self, |pool| {
-                let journal = sqlx::query("DELETE FROM journal WHERE at_ms < $1")
-                    .bind(cutoff)
-                    .execute(pool)
-                    .await?
-                    .rows_affected();
-                let others = [
-                    ("DELETE FROM delivery_keys WHERE expires_at_ms <= $1", now),
-                    ("DELETE FROM leases WHERE expires_at_ms <= $1", now),
-                    ("DELETE FROM oauth_states WHERE expires_at_ms <= $1", now),
-                    (
-                        "DELETE FROM outbox WHERE status <> 'pending' AND created_at_ms < $1",
-                        cutoff,
-                    ),
-                    ("DELETE FROM sweep_runs WHERE started_at_ms < $1", cutoff),
-                    ("DELETE FROM sweep_notices WHERE noted_at_ms < $1", notices_cutoff),
-                ];
-                for (statement, before) in others {
-                    sqlx::query(statement).bind(before).execute(pool).await?;
-                }
-                Ok(journal)
             })
         })
         .await

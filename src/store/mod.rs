@@ -19,6 +19,7 @@ pub mod leases;
 pub mod migrations;
 pub mod open;
 pub mod outbox;
+pub mod retention;
 pub mod sweep_state;
 pub mod switches;
 pub mod tripleseat_tokens;

@@ -649,3 +649,70 @@ async fn a_batch_of_journal_rows_and_keys_is_stored_exactly_on_postgres() {
     batches_round_trip(&store).await;
     store.close().await;
 }
+
+/// Retention deletes what is past it, a slice at a time, and keeps the rest.
+async fn retention_prunes_past_it(store: &connector::store::Store) {
+    use connector::idempotency::DeliveryKey;
+    use connector::store::retention::Pruned;
+    let now = connector::store::now_ms();
+    let day = 86_400_000;
+    let entry = |n: i64, at_ms: i64| JournalEntry {
+        at_ms,
+        correlation_id: format!("req-prune-{n}"),
+        ..odd_entries()[0].clone()
+    };
+    // More than two slices of each, so the last slice is a short one.
+    let past: Vec<JournalEntry> = (0..12_001).map(|n| entry(n, now - 31 * day - n)).collect();
+    let kept: Vec<JournalEntry> = (0..10).map(|n| entry(100_000 + n, now - 29 * day + n)).collect();
+    let key = |n: i64| DeliveryKey::new("UPDATE_EVENT", &format!("prune-{n}"), "2026-12-02T10:00:00Z");
+    let mut keys: Vec<(DeliveryKey, i64)> = (0..10_500).map(|n| (key(n), now - 1 - n)).collect();
+    keys.extend((0..5).map(|n| (key(1_000_000 + n), now + day)));
+    store.write_batch(&past, &keys).await.unwrap();
+    store.write_batch(&kept, &[]).await.unwrap();
+
+    let retention = std::time::Duration::from_secs(30 * 86_400);
+    let pruned = store.prune(retention).await.unwrap();
+    assert_eq!(
+        pruned,
+        Pruned {
+            journal_rows: 12_001,
+            expired_keys: 10_500
+        }
+    );
+    assert_eq!(
+        store.prune(retention).await.unwrap(),
+        Pruned::default(),
+        "nothing is left to prune"
+    );
+    let query = JournalQuery {
+        limit: 500,
+        ..JournalQuery::default()
+    };
+    let left = store.journal(&query).await.unwrap();
+    assert_eq!(left, kept.into_iter().rev().collect::<Vec<_>>());
+    for n in 0..5 {
+        assert!(
+            store.is_key_settled(&key(1_000_000 + n)).await.unwrap(),
+            "a live key is kept"
+        );
+    }
+}
+
+#[tokio::test]
+async fn retention_prunes_past_it_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = connector::store::StoreTarget::Sqlite(dir.path().join("connector.db"));
+    let store = connector::store::Store::open(&target).await.unwrap();
+    retention_prunes_past_it(&store).await;
+    store.close().await;
+}
+
+#[tokio::test]
+async fn retention_prunes_past_it_on_postgres() {
+    let Some(pg) = Postgres::start().await else { return };
+    let url = pg.database("retention").await;
+    let target = connector::store::StoreTarget::Postgres(connector::secret::Secret::new(url));
+    let store = connector::store::Store::open(&target).await.unwrap();
+    retention_prunes_past_it(&store).await;
+    store.close().await;
+}

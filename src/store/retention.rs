@@ -1,0 +1,90 @@
+//! Retention (SPEC 17): what the store no longer keeps is deleted every hour. The
+//! two tables a flood can fill, the journal and the settled keys, are pruned a slice
+//! at a time: on SQLite a statement holds the database's only write lock until it
+//! ends, and one statement for 280,000 journal rows held it 1.3 s while a delivery's
+//! lease or email waited for it. In slices the longest hold was 74 ms (median 47 ms),
+//! for 2.4 s in all.
+
+use std::time::Duration;
+
+use super::{bounded, now_ms, on_pool, Store, StoreError};
+
+/// Rows one statement deletes at most: about 50 ms of SQLite's write lock.
+const SLICE: i64 = 5_000;
+/// Slices one prune deletes at most per table (10 million rows); what is left waits
+/// for the next hour's.
+const SLICES: u32 = 2_000;
+/// Between two slices, so the writers that waited for the lock take it first.
+const PAUSE: Duration = Duration::from_millis(20);
+
+/// `$1`: the cutoff, `$2`: the slice.
+const JOURNAL_SLICE: &str = "DELETE FROM journal WHERE id IN (SELECT id FROM journal WHERE at_ms < $1 LIMIT $2)";
+const KEYS_SLICE: &str = "DELETE FROM delivery_keys WHERE delivery_key IN \
+     (SELECT delivery_key FROM delivery_keys WHERE expires_at_ms <= $1 LIMIT $2)";
+
+/// What one prune deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub journal_rows: u64,
+    pub expired_keys: u64,
+}
+
+impl Store {
+    /// Deletes what retention no longer keeps: journal rows, sent and given-up emails
+    /// and sweep runs older than `retention`; expired delivery keys and leases; sweep
+    /// notices noted more than two days ago.
+    pub async fn prune(&self, retention: Duration) -> Result<Pruned, StoreError> {
+        let now = now_ms();
+        let cutoff = now.saturating_sub(super::ms(retention));
+        let pruned = Pruned {
+            journal_rows: self.delete_in_slices(JOURNAL_SLICE, cutoff).await?,
+            expired_keys: self.delete_in_slices(KEYS_SLICE, now).await?,
+        };
+        // Notices are kept two days from when they were noted (their `day` is the site's).
+        let notices_cutoff = now.saturating_sub(2 * 86_400_000);
+        let small = [
+            ("DELETE FROM leases WHERE expires_at_ms <= $1", now),
+            ("DELETE FROM oauth_states WHERE expires_at_ms <= $1", now),
+            (
+                "DELETE FROM outbox WHERE status <> 'pending' AND created_at_ms < $1",
+                cutoff,
+            ),
+            ("DELETE FROM sweep_runs WHERE started_at_ms < $1", cutoff),
+            ("DELETE FROM sweep_notices WHERE noted_at_ms < $1", notices_cutoff),
+        ];
+        for (statement, before) in small {
+            bounded(async {
+                on_pool!(self, |pool| sqlx::query(statement)
+                    .bind(before)
+                    .execute(pool)
+                    .await
+                    .map(drop))
+            })
+            .await?;
+        }
+        Ok(pruned)
+    }
+
+    /// Runs `statement` (`$1`: `before`, `$2`: the slice) until a slice comes back
+    /// short, each slice a call of its own. Returns the rows deleted.
+    async fn delete_in_slices(&self, statement: &str, before: i64) -> Result<u64, StoreError> {
+        let mut deleted = 0;
+        for _ in 0..SLICES {
+            let slice = bounded(async {
+                on_pool!(self, |pool| sqlx::query(statement)
+                    .bind(before)
+                    .bind(SLICE)
+                    .execute(pool)
+                    .await
+                    .map(|done| done.rows_affected()))
+            })
+            .await?;
+            deleted += slice;
+            if slice < SLICE as u64 {
+                break;
+            }
+            tokio::time::sleep(PAUSE).await;
+        }
+        Ok(deleted)
+    }
+}
