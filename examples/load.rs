@@ -101,6 +101,9 @@ struct Figures {
     /// round, and every round's ratio, lowest first.
     ceiling: Option<Box<Figures>>,
     ratios: Vec<f64>,
+    /// The share of the run the hypervisor gave the server's core, and the client's, to
+    /// another guest: a run with much of it measured a busy neighbour, not this code.
+    stolen: [f64; 2],
 }
 
 impl Figures {
@@ -196,11 +199,14 @@ async fn measure(is_pinned: bool) {
         for f in backends.iter().flat_map(|b| b.results.iter().chain(&b.due)) {
             let (p50, p99) = (percentile(&f.latencies_ms, 0.5), percentile(&f.latencies_ms, 0.99));
             println!(
-                "{}: {:.0} req/s, p50 {p50:.2} ms, p99 {p99:.2} ms, server CPU {:.1} µs/request ({:.0} % busy), {}",
+                "{}: {:.0} req/s, p50 {p50:.2} ms, p99 {p99:.2} ms, server CPU {:.1} µs/request ({:.0} % busy, \
+                 {:.0} / {:.0} % stolen), {}",
                 f.name,
                 f.rate(),
                 f.cpu_us(),
                 f.busy() * 100.0,
+                f.stolen[0] * 100.0,
+                f.stolen[1] * 100.0,
                 answers(f)
             );
             if let Some(bare) = &f.ceiling {
@@ -727,6 +733,7 @@ async fn drive(address: SocketAddr, scenario: &Scenario, pid: u32) -> Figures {
     let count = requests.len();
     let next = Arc::new(AtomicUsize::new(0));
     let cpu_before = cpu_seconds(pid);
+    let stolen_before = stolen_seconds();
     let started = Instant::now();
     let connections: Vec<_> = (0..concurrency)
         .map(|_| tokio::spawn(keep_alive(address, Arc::clone(&requests), Arc::clone(&next))))
@@ -741,6 +748,8 @@ async fn drive(address: SocketAddr, scenario: &Scenario, pid: u32) -> Figures {
     }
     let seconds = started.elapsed().as_secs_f64();
     let cpu_seconds = cpu_seconds(pid) - cpu_before;
+    let stolen = stolen_seconds();
+    let stolen = [0, 1].map(|core| (stolen[core] - stolen_before[core]) / seconds);
     let mut reasons = BTreeMap::new();
     let mut latencies_ms: Vec<f64> = Vec::with_capacity(outcomes.len());
     for (ms, reason) in outcomes {
@@ -761,7 +770,21 @@ async fn drive(address: SocketAddr, scenario: &Scenario, pid: u32) -> Figures {
         cpu_seconds,
         ceiling: None,
         ratios: Vec::new(),
+        stolen,
     }
+}
+
+/// The time the hypervisor ran something else on the server's core and on the client's
+/// (`steal` of `/proc/stat`), in seconds so far; zeros where it is not reported.
+fn stolen_seconds() -> [f64; 2] {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    [SERVER_CORE, CLIENT_CORE].map(|core| {
+        let name = format!("cpu{core}");
+        stat.lines()
+            .find(|line| line.split_whitespace().next() == Some(name.as_str()))
+            .and_then(|line| line.split_whitespace().nth(8)?.parse::<u64>().ok())
+            .map_or(0.0, |ticks| ticks as f64 / 100.0)
+    })
 }
 
 /// One client connection: takes the next request until there are none, and notes each
@@ -1094,12 +1117,12 @@ fn render(machine: &Machine, backends: &[Backend], criterion: &Path) -> String {
     }
 
     let _ = writeln!(out, "\n## Webhooks over HTTP\n");
-    let _ = writeln!(out, "| scenario | requests | concurrency | throughput (req/s) | p50 ms | p95 ms | p99 ms | max ms | server CPU µs/request | server core busy | RSS after (MiB) | answers |");
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    let _ = writeln!(out, "| scenario | requests | concurrency | throughput (req/s) | p50 ms | p95 ms | p99 ms | max ms | server CPU µs/request | server core busy | stolen (server / client core) | RSS after (MiB) | answers |");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for f in backends.iter().flat_map(|b| &b.results) {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} | {:.0} % | {:.1} | {} |",
+            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} | {:.0} % | {:.0} / {:.0} % | {:.1} | {} |",
             f.name,
             f.requests,
             f.concurrency,
@@ -1110,6 +1133,8 @@ fn render(machine: &Machine, backends: &[Backend], criterion: &Path) -> String {
             f.latencies_ms.last().copied().unwrap_or(0.0),
             f.cpu_us(),
             f.busy() * 100.0,
+            f.stolen[0] * 100.0,
+            f.stolen[1] * 100.0,
             f.rss_kib as f64 / 1024.0,
             answers(f),
         );
@@ -1209,6 +1234,10 @@ fn render(machine: &Machine, backends: &[Backend], criterion: &Path) -> String {
            busy, the client's core was the limit: PostgreSQL's server processes share it with the load \
            generator, and during the PostgreSQL TOO_EARLY flood that core is saturated while the connector's \
            is about a quarter busy, so that row measures the client side.\n\
+         * `stolen` is the share of a run's time in which the hypervisor ran another guest on the server's \
+           core and on the client's (`steal` in `/proc/stat`): a run with much of it measured a neighbour. The \
+           rounds of a compared scenario are there for the same reason: on this shared VM one run of the same \
+           binary could differ from the next by a third.\n\
          * `/health` shares one store round trip (and one read of the stored TripleSeat tokens) a second among \
            its callers, so the store's state it shows may be a second old; its answer is written from a typed \
            struct.\n\
