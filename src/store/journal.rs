@@ -141,7 +141,6 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Backend, StoreTarget};
 
     /// SQLite's plan for one of the reads, one line per step; `event` for the one that has it.
     async fn plan(pool: &sqlx::SqlitePool, statement: &str, event: Option<&str>) -> String {
@@ -165,19 +164,13 @@ mod tests {
 
     #[tokio::test]
     async fn an_events_rows_are_read_through_its_index_and_all_rows_through_time() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&StoreTarget::Sqlite(dir.path().join("connector.db")))
-            .await
-            .unwrap();
-        let Backend::Sqlite(pool) = &store.backend else {
-            unreachable!("a file path opens SQLite")
-        };
-        let of_event = plan(pool, JOURNAL_OF_EVENT, Some("15")).await;
+        let (_dir, _store, pool) = crate::store::temporary_sqlite().await;
+        let of_event = plan(&pool, JOURNAL_OF_EVENT, Some("15")).await;
         assert!(
             of_event.contains("USING INDEX journal_by_event (event_id=? AND at_ms>?)"),
             "{of_event}"
         );
-        let of_all = plan(pool, JOURNAL_OF_ALL, None).await;
+        let of_all = plan(&pool, JOURNAL_OF_ALL, None).await;
         assert!(of_all.contains("USING INDEX journal_by_time"), "{of_all}");
         for plan in [of_event, of_all] {
             assert!(!plan.contains("TEMP B-TREE"), "the index gives the order: {plan}");

@@ -177,6 +177,20 @@ pub(crate) fn ms(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// A store on a SQLite file of its own, for the store's unit tests; keep the directory.
+#[cfg(test)]
+pub(crate) async fn temporary_sqlite() -> (tempfile::TempDir, Store, SqlitePool) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&StoreTarget::Sqlite(dir.path().join("connector.db")))
+        .await
+        .unwrap();
+    let Backend::Sqlite(pool) = &store.backend else {
+        unreachable!("a file path opens SQLite")
+    };
+    let pool = pool.clone();
+    (dir, store, pool)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -119,13 +119,7 @@ mod tests {
 
     #[tokio::test]
     async fn sqlite_connections_keep_statement_journals_in_memory() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&StoreTarget::Sqlite(dir.path().join("connector.db")))
-            .await
-            .unwrap();
-        let Backend::Sqlite(pool) = &store.backend else {
-            unreachable!("a file path opens SQLite")
-        };
+        let (_dir, _store, pool) = crate::store::temporary_sqlite().await;
         // Held at once, so each of the pool's first connections answers for itself.
         let mut held = Vec::new();
         for _ in 0..3 {

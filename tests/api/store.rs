@@ -631,11 +631,23 @@ async fn batches_round_trip(store: &connector::store::Store) {
     }
 }
 
+/// A store on a fresh SQLite file in `dir`.
+async fn sqlite_store(dir: &tempfile::TempDir) -> connector::store::Store {
+    let target = connector::store::StoreTarget::Sqlite(dir.path().join("connector.db"));
+    connector::store::Store::open(&target).await.unwrap()
+}
+
+/// A store on a fresh `database` of the throwaway PostgreSQL server.
+async fn postgres_store(pg: &Postgres, database: &str) -> connector::store::Store {
+    let url = pg.database(database).await;
+    let target = connector::store::StoreTarget::Postgres(connector::secret::Secret::new(url));
+    connector::store::Store::open(&target).await.unwrap()
+}
+
 #[tokio::test]
 async fn a_batch_of_journal_rows_and_keys_is_stored_exactly_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    let target = connector::store::StoreTarget::Sqlite(dir.path().join("connector.db"));
-    let store = connector::store::Store::open(&target).await.unwrap();
+    let store = sqlite_store(&dir).await;
     batches_round_trip(&store).await;
     store.close().await;
 }
@@ -643,9 +655,7 @@ async fn a_batch_of_journal_rows_and_keys_is_stored_exactly_on_sqlite() {
 #[tokio::test]
 async fn a_batch_of_journal_rows_and_keys_is_stored_exactly_on_postgres() {
     let Some(pg) = Postgres::start().await else { return };
-    let url = pg.database("batches").await;
-    let target = connector::store::StoreTarget::Postgres(connector::secret::Secret::new(url));
-    let store = connector::store::Store::open(&target).await.unwrap();
+    let store = postgres_store(&pg, "batches").await;
     batches_round_trip(&store).await;
     store.close().await;
 }
@@ -701,8 +711,7 @@ async fn retention_prunes_past_it(store: &connector::store::Store) {
 #[tokio::test]
 async fn retention_prunes_past_it_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    let target = connector::store::StoreTarget::Sqlite(dir.path().join("connector.db"));
-    let store = connector::store::Store::open(&target).await.unwrap();
+    let store = sqlite_store(&dir).await;
     retention_prunes_past_it(&store).await;
     store.close().await;
 }
@@ -710,9 +719,7 @@ async fn retention_prunes_past_it_on_sqlite() {
 #[tokio::test]
 async fn retention_prunes_past_it_on_postgres() {
     let Some(pg) = Postgres::start().await else { return };
-    let url = pg.database("retention").await;
-    let target = connector::store::StoreTarget::Postgres(connector::secret::Secret::new(url));
-    let store = connector::store::Store::open(&target).await.unwrap();
+    let store = postgres_store(&pg, "retention").await;
     retention_prunes_past_it(&store).await;
     store.close().await;
 }
