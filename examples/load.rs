@@ -1232,8 +1232,8 @@ fn render(machine: &Machine, backends: &[Backend], criterion: &Path) -> String {
          * The CPU column is the server process's CPU time over the scenario (all its threads) divided by its \
            requests: what a request costs whatever else the machine was doing. Where the server's core was not \
            busy, the client's core was the limit: PostgreSQL's server processes share it with the load \
-           generator, and during the PostgreSQL TOO_EARLY flood that core is saturated while the connector's \
-           is about a quarter busy, so that row measures the client side.\n\
+           generator; in some runs the PostgreSQL TOO_EARLY flood saturated that core while the connector's \
+           was a quarter busy, and then that row measured the client side.\n\
          * `stolen` is the share of a run's time in which the hypervisor ran another guest on the server's \
            core and on the client's (`steal` in `/proc/stat`): a run with much of it measured a neighbour. The \
            rounds of a compared scenario are there for the same reason: on this shared VM one run of the same \
