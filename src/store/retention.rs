@@ -17,9 +17,12 @@ const SLICES: u32 = 2_000;
 /// Between two slices, so the writers that waited for the lock take it first.
 const PAUSE: Duration = Duration::from_millis(20);
 
-/// `$1`: the cutoff, `$2`: the slice.
-const JOURNAL_SLICE: &str = "DELETE FROM journal WHERE id IN (SELECT id FROM journal WHERE at_ms < $1 LIMIT $2)";
-const KEYS_SLICE: &str = "DELETE FROM delivery_keys WHERE delivery_key IN \
+/// `$1`: the cutoff, `$2`: the slice. The outer condition repeats the inner one: on
+/// PostgreSQL a key settled again by another instance while the slice runs is checked
+/// anew on its new row, and kept, as the single statement before slices did.
+const JOURNAL_SLICE: &str =
+    "DELETE FROM journal WHERE at_ms < $1 AND id IN (SELECT id FROM journal WHERE at_ms < $1 LIMIT $2)";
+const KEYS_SLICE: &str = "DELETE FROM delivery_keys WHERE expires_at_ms <= $1 AND delivery_key IN \
      (SELECT delivery_key FROM delivery_keys WHERE expires_at_ms <= $1 LIMIT $2)";
 
 /// What one prune deleted.
