@@ -14,7 +14,7 @@ const SLICE: i64 = 5_000;
 /// Slices one prune deletes at most per table (10 million rows); what is left waits
 /// for the next hour's.
 const SLICES: u32 = 2_000;
-/// Between two slices, so the writers that waited for the lock take it first.
+/// Between two slices, so the writers waiting for the lock get a chance to take it.
 const PAUSE: Duration = Duration::from_millis(20);
 
 /// `$1`: the cutoff, `$2`: the slice. The outer condition repeats the inner one: on
@@ -89,5 +89,53 @@ impl Store {
             tokio::time::sleep(PAUSE).await;
         }
         Ok(deleted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::idempotency::DeliveryKey;
+    use crate::store::journal::JournalEntry;
+
+    #[tokio::test]
+    async fn a_slice_deletes_no_more_than_its_size() {
+        let (_dir, store, pool) = crate::store::temporary_sqlite().await;
+        let entry = |n: i64| JournalEntry {
+            at_ms: n,
+            correlation_id: format!("req-{n}"),
+            source: "webhook".into(),
+            instance_id: "inst-test".into(),
+            trigger: None,
+            event_id: None,
+            site_id: None,
+            reason: "TIME_GATE_CLOSED_TOO_EARLY".into(),
+            ok: true,
+            processed: false,
+            dry_run: false,
+            revel_order_id: None,
+            duration_ms: 0,
+            signature_form: None,
+            signature_shape: None,
+            answered_reason: None,
+        };
+        let rows: Vec<JournalEntry> = (1..=12).map(entry).collect();
+        let keys: Vec<(DeliveryKey, i64)> = (1..=12)
+            .map(|n| (DeliveryKey::new("UPDATE_EVENT", &n.to_string(), "2026-12-02"), n))
+            .collect();
+        store.write_batch(&rows, &keys).await.unwrap();
+        for statement in [JOURNAL_SLICE, KEYS_SLICE] {
+            let mut slices = Vec::new();
+            for _ in 0..4 {
+                let done = sqlx::query(statement)
+                    .bind(100_i64)
+                    .bind(5_i64)
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                slices.push(done.rows_affected());
+            }
+            assert_eq!(slices, [5, 5, 2, 0], "{statement}");
+        }
     }
 }
