@@ -7,9 +7,9 @@
 //!
 //! (`-- --benches` prints only the `cargo bench` tables; `-- --only TEXT` runs only the
 //! SQLite scenarios whose name holds TEXT, or one of its `|`-separated parts (one
-//! compared with the bare route brings that route's runs along; `RUST_LOG` measures them with logging to a file, `PostgreSQL` on
-//! PostgreSQL), e.g. to profile
-//! one, and prints them; neither writes anything.)
+//! compared with the bare route brings that route's runs along; `RUST_LOG` measures
+//! them with logging to a file, `PostgreSQL` on PostgreSQL), e.g. to profile one, and
+//! prints them; neither writes anything.)
 //!
 //! The server under test (the connector, or the bare route of `--ceiling`) is a process
 //! of its own pinned to core 0 with `taskset`; this tool, its client, the simulated
@@ -749,7 +749,7 @@ async fn drive(address: SocketAddr, scenario: &Scenario, pid: u32) -> Figures {
     let seconds = started.elapsed().as_secs_f64();
     let cpu_seconds = cpu_seconds(pid) - cpu_before;
     let stolen = stolen_seconds();
-    let stolen = [0, 1].map(|core| (stolen[core] - stolen_before[core]) / seconds);
+    let stolen: [f64; 2] = std::array::from_fn(|side| (stolen[side] - stolen_before[side]) / seconds);
     let mut reasons = BTreeMap::new();
     let mut latencies_ms: Vec<f64> = Vec::with_capacity(outcomes.len());
     for (ms, reason) in outcomes {
