@@ -11,6 +11,7 @@ RUN mkdir -p src fakes/src \
     && touch src/lib.rs fakes/src/lib.rs \
     && cargo build --release --locked --bin tripleseat-revel-connector \
     && rm -rf src fakes/src
+COPY build.rs build.rs
 COPY src src
 COPY migrations migrations
 COPY fakes/src fakes/src

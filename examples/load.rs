@@ -1281,9 +1281,14 @@ fn render(machine: &Machine, backends: &[Backend], criterion: &Path) -> String {
            512 KiB), SQLite's connections with their page caches, the small maps. Two things were cut: \
            tracing-appender's default queue of 128,000 lines (4 MiB, allocated whole) and mimalloc's first arena \
            on transparent huge pages (10 MiB). A fixed-address (non-PIE) build measured 11.6 MiB idle (`RssAnon` \
-           2.0 MiB: no 1 MB relocation table read at start, no 1.2 MB of pointer tables patched into private \
+           2.0 MiB: no relocation table read at start, no 1.2 MB of pointer tables patched into private \
            pages); it is not used, because it fixes the binary's load address (weaker ASLR for a service on the \
-           internet) and still misses 10 MiB.\n"
+           internet) and still misses 10 MiB. The table of load-time relocations is packed instead (`DT_RELR`, \
+           `build.rs`): 47,600 entries of 24 bytes (1.1 MB, read whole at every start) became 22 KB, and the idle \
+           resident set fell by 1.0 MiB (15.0 to 13.9 MiB, five starts of each binary). The code itself is \
+           resident almost whole: starting touches 116 of its 130 aligned 64 KiB windows, and on a fault the \
+           kernel maps every page of the window that is already in the page cache (fault-around), so the code's \
+           share follows the binary's size more than the code that ran.\n"
     );
     out
 }

@@ -547,3 +547,48 @@ async fn the_sandbox_stops_on_sigterm() {
     assert!(status.success());
     assert!(!body_file.exists(), "its files go with it");
 }
+
+/// The binary's loader table: where the toolchain packs relative relocations
+/// (`build.rs`), the binary carries them packed (`DT_RELR`) and its table of
+/// unpacked ones (`DT_RELASZ`, 24 bytes each) keeps only the few that are not relative.
+#[test]
+fn the_binary_packs_its_relative_relocations() {
+    if env!("CONNECTOR_PACKED_RELOCATIONS") != "true" {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI's toolchain should pack relocations (GNU ld 2.38 or lld 15, glibc 2.36): build.rs's probe failed"
+        );
+        eprintln!("\n!!! SKIPPED: this toolchain cannot pack relocations (build.rs) !!!\n");
+        return;
+    }
+    let image = std::fs::read(BINARY).expect("the built binary");
+    let dynamic = dynamic_entries(&image);
+    const DT_RELASZ: u64 = 8;
+    const DT_RELR: u64 = 36;
+    assert!(dynamic.iter().any(|&(tag, _)| tag == DT_RELR), "no DT_RELR entry");
+    let unpacked = dynamic
+        .iter()
+        .find(|&&(tag, _)| tag == DT_RELASZ)
+        .map_or(0, |&(_, size)| size);
+    assert!(unpacked < 64 * 1024, "{unpacked} bytes of unpacked relocations");
+}
+
+/// The `(tag, value)` entries of a 64-bit little-endian ELF file's dynamic section.
+fn dynamic_entries(image: &[u8]) -> Vec<(u64, u64)> {
+    let u16_at = |at: usize| u16::from_le_bytes(image[at..at + 2].try_into().unwrap()) as usize;
+    let u32_at = |at: usize| u32::from_le_bytes(image[at..at + 4].try_into().unwrap());
+    let u64_at = |at: usize| u64::from_le_bytes(image[at..at + 8].try_into().unwrap());
+    assert_eq!(&image[..6], b"\x7fELF\x02\x01", "a 64-bit little-endian ELF file");
+    const PT_DYNAMIC: u32 = 2;
+    let (table, entry_size, entries) = (u64_at(0x20) as usize, u16_at(0x36), u16_at(0x38));
+    let header = (0..entries)
+        .map(|index| table + index * entry_size)
+        .find(|&at| u32_at(at) == PT_DYNAMIC)
+        .expect("a dynamically linked binary");
+    let (offset, size) = (u64_at(header + 0x08) as usize, u64_at(header + 0x20) as usize);
+    (offset..offset + size)
+        .step_by(16)
+        .map(|at| (u64_at(at), u64_at(at + 8)))
+        .take_while(|&(tag, _)| tag != 0)
+        .collect()
+}
