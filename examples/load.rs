@@ -1154,7 +1154,7 @@ fn render(machine: &Machine, backends: &[Backend], criterion: &Path) -> String {
         if let Some((bytes, lines)) = b.log {
             let _ = write!(
                 out,
-                " Its log: {lines} lines, {:.1} MiB, written to a file through the non-blocking writer.",
+                " Its log: {lines} lines, {:.1} MiB, written to a file through the log's writer thread.",
                 bytes as f64 / (1024.0 * 1024.0)
             );
         }
@@ -1271,21 +1271,25 @@ fn render(machine: &Machine, backends: &[Backend], criterion: &Path) -> String {
            rows: an index on the reason would cost every journal row one more insert.\n\
          * With `RUST_LOG=info` a non-actionable delivery costs the server a few µs more CPU than without \
            (compare the two rows: 1.5 to 8 µs across the runs of one day, 6 to 18 µs across another's). In a \
-           profile, formatting the lines took about 14 % of the tokio worker (4–5 µs a request). The writer \
-           thread writes all the lines waiting in one system call rather than one a line (about 80 lines a \
-           write in a count over one second).\n\
+           profile, formatting the lines took about 14 % of the tokio worker (4–5 µs a request). A line is \
+           appended to a shared buffer under an uncontended lock (`src/telemetry/log_writer.rs`); the writer \
+           thread wakes at the first line of a burst, lets the rest gather for 5 ms and writes them all in one \
+           system call. tracing-appender's writer, used before, allocated a `Vec` for each line and a queue of \
+           16,384 line slots (512 KiB) at startup; in interleaved runs the CPU a request differed by less than \
+           this machine's noise.\n\
          * Idle memory: most of the idle resident set is the binary's own code and data pages (`RssFile` in \
            `/proc/<pid>/status`, about 10 MiB of a 14.5 MB binary built with `lto = \"fat\"` and one codegen \
            unit, which cut 3 MiB), shared and reclaimable; the process's own \
-           memory (`RssAnon`) is about 3.5 MiB: one tokio worker per core, the log writer's queue (16,384 lines, \
-           512 KiB), SQLite's connections with their page caches, the small maps. Two things were cut: \
-           tracing-appender's default queue of 128,000 lines (4 MiB, allocated whole) and mimalloc's first arena \
-           on transparent huge pages (10 MiB). A fixed-address (non-PIE) build measured 11.6 MiB idle (`RssAnon` \
+           memory (`RssAnon`) is about 3.2 MiB: one tokio worker per core, the 1.2 MB of pointer tables the loader \
+           patches (below), SQLite's connections with their page caches, the small maps. Three things were cut: \
+           tracing-appender's default queue of 128,000 lines (4 MiB, allocated whole), then its queue altogether \
+           (16,384 slots, 512 KiB: the log's own writer holds a buffer only while lines wait, 0.5 MiB less idle \
+           over five starts of each binary), and mimalloc's first arena on transparent huge pages (10 MiB). A fixed-address (non-PIE) build measured 11.6 MiB idle (`RssAnon` \
            2.0 MiB: no relocation table read at start, no 1.2 MB of pointer tables patched into private \
            pages); it is not used, because it fixes the binary's load address (weaker ASLR for a service on the \
            internet) and still misses 10 MiB. The table of load-time relocations is packed instead (`DT_RELR`, \
            `build.rs`): 47,600 entries of 24 bytes (1.1 MB, read whole at every start) became 22 KB, and the idle \
-           resident set fell by 1.0 MiB (15.0 to 13.9 MiB, five starts of each binary). The code itself is \
+           resident set fell by 1.0 MiB (15.0 to 13.9 MiB, five starts of each binary, measured before the log writer's change). The code itself is \
            resident almost whole: starting touches 116 of its 130 aligned 64 KiB windows, and on a fault the \
            kernel maps every page of the window that is already in the page cache (fault-around), so the code's \
            share follows the binary's size more than the code that ran.\n"

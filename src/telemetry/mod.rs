@@ -2,15 +2,18 @@
 //! timestamps in `TIMEZONE`. The request span carries the correlation id, so it is
 //! on every line.
 //!
-//! Lines are handed to a writer thread (tracing-appender's non-blocking writer), so
-//! a slow log pipe never stalls a request: past `LINES_WAITING` lines waiting, new
-//! lines are dropped rather than block. The guard `init` returns flushes what is
-//! queued when it is dropped, at the end of `main`.
+//! Lines are handed to a writer thread (`log_writer`), so a slow log pipe never stalls
+//! a request: past a bound of lines waiting, new lines are dropped (and counted)
+//! rather than block. The guard `init` returns writes what is waiting when it is
+//! dropped, at the end of `main`.
 
-use std::io::{BufWriter, IsTerminal, Write};
+mod log_writer;
+
+pub use log_writer::LogGuard;
+
+use std::io::{IsTerminal, Write};
 
 use chrono_tz::Tz;
-use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::FormatTime;
 use tracing_subscriber::EnvFilter;
@@ -32,36 +35,30 @@ pub enum LogFormat {
     Json,
 }
 
-/// Lines the writer thread may have waiting. Its queue is allocated whole at startup
-/// (32 bytes a line): tracing-appender's default of 128,000 lines held 4 MiB of the
-/// idle process. 16,384 lines are still thousands of requests' worth of logs while
-/// the pipe is slow.
-const LINES_WAITING: usize = 16_384;
-
-/// Standard output for the writer thread, which writes every line waiting and then
-/// flushes: one write for all of them rather than one a line (`Stdout` writes at each
-/// newline), so a burst of requests costs the log pipe a few system calls. A write may
-/// then pass the pipe's 4 KiB atomic size: another writer to the same output (none in
-/// this process) could land inside a line.
-fn batched_stdout() -> Box<dyn Write + Send> {
+/// Standard output for the writer thread, which writes every line waiting at once:
+/// one system call for all of them (`Stdout` writes at each newline), so a burst of
+/// requests costs the log pipe a few. A write may then pass the pipe's 4 KiB atomic
+/// size: another writer to the same output (none in this process) could land inside a line.
+fn stdout() -> Box<dyn Write + Send> {
     #[cfg(unix)]
     {
         use std::os::fd::AsFd;
         if let Ok(fd) = std::io::stdout().as_fd().try_clone_to_owned() {
-            return Box::new(BufWriter::with_capacity(64 * 1024, std::fs::File::from(fd)));
+            return Box::new(std::fs::File::from(fd));
         }
     }
     Box::new(std::io::stdout())
 }
 
+/// Told from the writer thread, so the warning takes its turn among the lines.
+fn report_dropped(lines: u64) {
+    tracing::warn!(lines, "Log: lines dropped while the log output did not keep up");
+}
+
 /// `filter` is `RUST_LOG` as the configuration checked it. Keep the guard until exit.
-#[must_use = "dropping the guard stops the log writer"]
-pub fn init(format: LogFormat, timezone: Tz, filter: &str) -> WorkerGuard {
+pub fn init(format: LogFormat, timezone: Tz, filter: &str) -> LogGuard {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .buffered_lines_limit(LINES_WAITING)
-        .lossy(true)
-        .finish(batched_stdout());
+    let (writer, guard) = log_writer::start(stdout(), report_dropped);
     // Colour only for a person at a terminal; platforms' log viewers show raw escapes.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
