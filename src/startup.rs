@@ -25,7 +25,6 @@ use crate::pipeline::{Clock, Services};
 use crate::revel::catalog::CatalogCache;
 use crate::store::background::Writes;
 use crate::store::open::OpenError;
-use crate::store::retention::Pruned;
 use crate::store::Store;
 use crate::sweep::Sweeper;
 use crate::switches::{Switches, REFRESH_EVERY};
@@ -206,14 +205,16 @@ impl Application {
 /// runs, expired keys and leases.
 async fn prune_periodically(store: Arc<Store>, retention: Duration) {
     loop {
-        match store.prune(retention).await {
-            Ok(pruned) if pruned == Pruned::default() => {}
-            Ok(pruned) => tracing::info!(
+        let pruned = store.prune(retention).await;
+        if pruned.journal_rows > 0 || pruned.expired_keys > 0 {
+            tracing::info!(
                 journal_rows = pruned.journal_rows,
                 expired_keys = pruned.expired_keys,
                 "Store: journal rows past retention and expired keys pruned"
-            ),
-            Err(error) => tracing::warn!(%error, "Store: pruning failed; it runs again in an hour"),
+            );
+        }
+        if let Some(error) = pruned.stopped_by {
+            tracing::warn!(%error, "Store: pruning stopped; it runs again in an hour");
         }
         tokio::time::sleep(PRUNE_EVERY).await;
     }

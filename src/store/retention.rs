@@ -25,24 +25,35 @@ const JOURNAL_SLICE: &str =
 const KEYS_SLICE: &str = "DELETE FROM delivery_keys WHERE expires_at_ms <= $1 AND delivery_key IN \
      (SELECT delivery_key FROM delivery_keys WHERE expires_at_ms <= $1 LIMIT $2)";
 
-/// What one prune deleted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What one prune deleted, and what stopped it when something did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Pruned {
     pub journal_rows: u64,
     pub expired_keys: u64,
+    /// The first statement that failed: the prune stops there, keeping what it deleted
+    /// before, and the next hour's takes the rest.
+    pub stopped_by: Option<StoreError>,
 }
 
 impl Store {
     /// Deletes what retention no longer keeps: journal rows, sent and given-up emails
     /// and sweep runs older than `retention`; expired delivery keys and leases; sweep
-    /// notices noted more than two days ago.
-    pub async fn prune(&self, retention: Duration) -> Result<Pruned, StoreError> {
+    /// notices noted more than two days ago. Stops at the first statement that fails
+    /// (the store gone would fail every one of them, each after its own time bound).
+    pub async fn prune(&self, retention: Duration) -> Pruned {
+        let mut pruned = Pruned::default();
+        if let Err(error) = self.prune_into(retention, &mut pruned).await {
+            pruned.stopped_by = Some(error);
+        }
+        pruned
+    }
+
+    async fn prune_into(&self, retention: Duration, pruned: &mut Pruned) -> Result<(), StoreError> {
         let now = now_ms();
         let cutoff = now.saturating_sub(super::ms(retention));
-        let pruned = Pruned {
-            journal_rows: self.delete_in_slices(JOURNAL_SLICE, cutoff).await?,
-            expired_keys: self.delete_in_slices(KEYS_SLICE, now).await?,
-        };
+        self.delete_in_slices(JOURNAL_SLICE, cutoff, &mut pruned.journal_rows)
+            .await?;
+        self.delete_in_slices(KEYS_SLICE, now, &mut pruned.expired_keys).await?;
         // Notices are kept two days from when they were noted (their `day` is the site's).
         let notices_cutoff = now.saturating_sub(2 * 86_400_000);
         let small = [
@@ -65,13 +76,13 @@ impl Store {
             })
             .await?;
         }
-        Ok(pruned)
+        Ok(())
     }
 
     /// Runs `statement` (`$1`: `before`, `$2`: the slice) until a slice comes back
-    /// short, each slice a call of its own. Returns the rows deleted.
-    async fn delete_in_slices(&self, statement: &str, before: i64) -> Result<u64, StoreError> {
-        let mut deleted = 0;
+    /// short, each slice a call of its own, adding the rows each deletes to `deleted`
+    /// as it goes: a slice that fails leaves the count of those before it.
+    async fn delete_in_slices(&self, statement: &str, before: i64, deleted: &mut u64) -> Result<(), StoreError> {
         for _ in 0..SLICES {
             let slice = bounded(async {
                 on_pool!(self, |pool| sqlx::query(statement)
@@ -82,13 +93,13 @@ impl Store {
                     .map(|done| done.rows_affected()))
             })
             .await?;
-            deleted += slice;
+            *deleted += slice;
             if slice < SLICE as u64 {
                 break;
             }
             tokio::time::sleep(PAUSE).await;
         }
-        Ok(deleted)
+        Ok(())
     }
 }
 
@@ -98,10 +109,9 @@ mod tests {
     use crate::idempotency::DeliveryKey;
     use crate::store::journal::JournalEntry;
 
-    #[tokio::test]
-    async fn a_slice_deletes_no_more_than_its_size() {
-        let (_dir, store, pool) = crate::store::temporary_sqlite().await;
-        let entry = |n: i64| JournalEntry {
+    /// A journal row `n` ms after the epoch: past any retention.
+    fn entry(n: i64) -> JournalEntry {
+        JournalEntry {
             at_ms: n,
             correlation_id: format!("req-{n}"),
             source: "webhook".into(),
@@ -118,7 +128,12 @@ mod tests {
             signature_form: None,
             signature_shape: None,
             answered_reason: None,
-        };
+        }
+    }
+
+    #[tokio::test]
+    async fn a_slice_deletes_no_more_than_its_size() {
+        let (_dir, store, pool) = crate::store::temporary_sqlite().await;
         let rows: Vec<JournalEntry> = (1..=12).map(entry).collect();
         let keys: Vec<(DeliveryKey, i64)> = (1..=12)
             .map(|n| (DeliveryKey::new("UPDATE_EVENT", &n.to_string(), "2026-12-02"), n))
@@ -137,5 +152,20 @@ mod tests {
             }
             assert_eq!(slices, [5, 5, 2, 0], "{statement}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_prune_that_fails_partway_keeps_the_count_of_what_it_deleted() {
+        let (_dir, store, pool) = crate::store::temporary_sqlite().await;
+        let rows: Vec<JournalEntry> = (1..=12).map(entry).collect();
+        store.write_batch(&rows, &[]).await.unwrap();
+        // The journal is pruned first; the keys' statement then fails.
+        sqlx::query("DROP TABLE delivery_keys").execute(&pool).await.unwrap();
+        let pruned = store.prune(Duration::from_secs(86_400)).await;
+        assert_eq!((pruned.journal_rows, pruned.expired_keys), (12, 0));
+        assert!(
+            matches!(pruned.stopped_by, Some(StoreError::Unavailable(_))),
+            "{pruned:?}"
+        );
     }
 }
