@@ -1292,7 +1292,11 @@ fn render(machine: &Machine, backends: &[Backend], criterion: &Path) -> String {
            resident set fell by 1.0 MiB (15.0 to 13.9 MiB, five starts of each binary, measured before the log writer's change). The code itself is \
            resident almost whole: starting touches 116 of its 130 aligned 64 KiB windows, and on a fault the \
            kernel maps every page of the window that is already in the page cache (fault-around), so the code's \
-           share follows the binary's size more than the code that ran.\n"
+           share follows the binary's size more than the code that ran. Of the 47,459 pointers the loader \
+           patches at start, about 29,000 point at the timezone abbreviations (`CET`, `EST`, …) of chrono-tz's \
+           transition tables, most of the 1.3 MB of pointer tables (`.data.rel.ro`) each start copies into \
+           private pages: a trial build keeping only `America/*` and `UTC` (`CHRONO_TZ_TIMEZONE_FILTER`) held \
+           0.5 MiB less `RssAnon`. It is not used: a site may be in any IANA timezone.\n"
     );
     out
 }
