@@ -1278,7 +1278,7 @@ fn render(machine: &Machine, backends: &[Backend], criterion: &Path) -> String {
            16,384 line slots (512 KiB) at startup; in interleaved runs the CPU a request differed by less than \
            this machine's noise.\n\
          * Idle memory: most of the idle resident set is the binary's own code and data pages (`RssFile` in \
-           `/proc/<pid>/status`, about 10 MiB of a 14.5 MB binary built with `lto = \"fat\"` and one codegen \
+           `/proc/<pid>/status`, about 10 MiB of a 14.0 MB binary built with `lto = \"fat\"` and one codegen \
            unit, which cut 3 MiB), shared and reclaimable; the process's own \
            memory (`RssAnon`) is about 3.2 MiB: one tokio worker per core, the 1.2 MB of pointer tables the loader \
            patches (below), SQLite's connections with their page caches, the small maps. Three things were cut: \
