@@ -1278,8 +1278,13 @@ fn render(machine: &Machine, backends: &[Backend], criterion: &Path) -> String {
            16,384 line slots (512 KiB) at startup; in interleaved runs the CPU a request differed by less than \
            this machine's noise.\n\
          * Idle memory: most of the idle resident set is the binary's own code and data pages (`RssFile` in \
-           `/proc/<pid>/status`, about 10 MiB of a 14.0 MB binary built with `lto = \"fat\"` and one codegen \
-           unit, which cut 3 MiB), shared and reclaimable; the process's own \
+           `/proc/<pid>/status`, about 8 MiB of a 10.7 MB binary), shared and reclaimable. It is built with \
+           `lto = \"fat\"` and one codegen unit, which cut 3 MiB, and for size (`opt-level = \"s\"`) but for \
+           SHA-256, SQLite and the allocator, which cut 1.9 MiB more (13.1 to 11.2 MiB over five starts of each \
+           binary; its code went from 10.7 to 7.9 MB). With everything built for size, pairs of runs of the kill \
+           switch, non-actionable and TOO_EARLY scenarios used as much CPU a request as before within this \
+           machine's noise, and so did the benchmarks of parsing, matching and planning; SHA-256 was three times \
+           slower (6 to 20 µs over the fixture body), so it is kept at full optimization. The process's own \
            memory (`RssAnon`) is about 3.2 MiB: one tokio worker per core, the 1.2 MB of pointer tables the loader \
            patches (below), SQLite's connections with their page caches, the small maps. Three things were cut: \
            tracing-appender's default queue of 128,000 lines (4 MiB, allocated whole), then its queue altogether \
